@@ -1,0 +1,1 @@
+"""Scrapy project for govnews-archive: spiders, extraction, pipelines and site definitions."""
