@@ -1,0 +1,1 @@
+"""The SQLite archive: schema and writes, search, Datasette configuration and plugin, export."""
