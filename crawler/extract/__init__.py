@@ -1,0 +1,15 @@
+"""Article extraction: `extract_article(url, body, headers=None, overrides=None) -> dict`.
+
+A pure function of the page bytes (no Scrapy). The record has the keys url, title, published (ISO 8601,
+with +08:00 when the page shows a time), source, author, body (one paragraph per line), breadcrumb,
+attachments [{"url", "text"}], images [{"url", "alt"}] (absolute URLs), written_date (成文日期),
+index_no, doc_no, issuer, topic, xxgk (the 政府信息公开 table, label -> value), encoding, family (the
+CMS family whose markup located the body, or "density"/"override") and content_hash.
+
+`overrides` holds per-site selectors as data (from the site TOML): {"title", "body", "date", "source"},
+each a CSS selector or an XPath (starting with "/").
+"""
+
+from .article import content_hash, extract_article
+
+__all__ = ["extract_article", "content_hash"]

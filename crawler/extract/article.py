@@ -1,0 +1,442 @@
+"""extract_article: one article page (bytes) to one normalized record. Pure; no Scrapy."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from urllib.parse import unquote, urljoin, urlsplit
+
+from lxml import html
+
+from crawler.encoding import decode_html
+
+from . import dates, density, families, fields
+from .dom import (
+    LINK_MARK,
+    collapse,
+    drop_invisible,
+    join_title_lines,
+    parse,
+    text_lines,
+    text_of,
+)
+
+FILE_EXTS = frozenset(
+    "pdf doc docx xls xlsx wps et dps ppt pptx ofd zip rar 7z txt rtf csv tif tiff ceb caj".split()
+)
+_TITLE_SEPS = re.compile(r"\s*(?:_{1,2}|\||｜|--?|—+|－|·|::)\s*")
+_TITLE_HINT = re.compile(r"title|tit\b|bt|headline|biaoti|ucaptitle|head", re.I)
+_WIDGET = re.compile(
+    r"扫一扫在手机打开当前页|扫一扫在手机上查看当前页面|(?:打印本页|打印此页|打印页面|打印文章|关闭窗口|关闭本页|返回顶部|"
+    r"收藏本页|加入收藏|我要纠错)|字号[:：]?\s*[〖【\[]?\s*(?:默认|大|中|小|超大)|分享到[:：]?|【[大中小]】|"
+    r"上一篇[:：]?|下一篇[:：]?|浏览次数[:：]?|访问量[:：]?|网站地图|ICP备|公网安备|网站标识码"
+)
+_FOOTER_LINE = re.compile(r"版权所有.*(?:©|Copyright|ICP|主办|承办|技术支持|地址|电话)|(?:©|Copyright).*版权所有", re.I)
+_CRUMB_LABEL = re.compile(r"(?:您当前的位置|您现在的位置|当前位置|您的位置|所在位置|当前的位置|位置)\s*[:：]\s*(.+)")
+_CRUMB_HINT = re.compile(r"crumb|position|location|dqwz|weizhi|path|bread|nav_?path|current", re.I)
+_META_PUBLISHED = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time", "publishtime",
+                   "dc.date", "dcterms.issued", "published_time", "releasedate")
+
+
+def extract_article(url: str, body: bytes, headers: Mapping | None = None,
+                    overrides: dict | None = None) -> dict:
+    """Extract the article record from page bytes. See the module contract in crawler/extract/__init__.py."""
+    text, encoding = decode_html(body, headers)
+    root = parse(text)
+    overrides = overrides or {}
+    meta = _read_meta(root)
+    page_title = collapse(root.findtext(".//title") or "")
+    enp = _enp_property(root)
+    drop_invisible(root)
+    body_el = root.find("body")
+    if body_el is None:
+        body_el = root
+
+    content, family = _find_content(root, body_el, overrides)
+    body_lines = _clean_body(text_lines(content)) if content is not None else []
+    attachments = _attachments(url, content, root) if content is not None else []
+    images = _images(url, content) if content is not None else []
+
+    title_el, title = _find_title(root, body_el, content, meta, page_title, overrides, body_lines, enp)
+
+    xxgk = fields.find_xxgk(body_el, exclude=content)
+    header, before, after = _regions(body_el, content, title_el)
+    labels = _collect_labels(header, before, after)
+
+    published = _published(root, overrides, labels, header, xxgk, meta, enp, url)
+    written = dates.parse_date(_first(xxgk, fields.WRITTEN_LABELS)) or _label_date(labels, fields.WRITTEN_LABELS)
+    source = _source(root, overrides, labels, xxgk, meta, enp)
+    author = _label_value(labels, fields.AUTHOR_LABELS) or _label_value(labels, fields.EDITOR_LABELS) or \
+        (meta.get("author") or None)
+    breadcrumb = _breadcrumb(body_el, before)
+
+    body_text = "\n".join(body_lines)
+    record = {
+        "url": url,
+        "title": title,
+        "published": published,
+        "source": source,
+        "author": author,
+        "body": body_text,
+        "breadcrumb": breadcrumb,
+        "attachments": attachments,
+        "images": images,
+        "written_date": written,
+        "index_no": _first(xxgk, ("索引号", "信息索引号")) or None,
+        "doc_no": _first(xxgk, ("发文字号", "文号", "文件编号")) or None,
+        "issuer": _first(xxgk, ("发文机关", "发布机构", "发文单位", "责任部门", "所属机构")) or None,
+        "topic": _first(xxgk, ("主题分类", "主题词")) or None,
+        "xxgk": xxgk,
+        "encoding": encoding,
+        "family": family,
+    }
+    if record["doc_no"] in ("无", "-", "/"):
+        record["doc_no"] = None
+    record["content_hash"] = content_hash(record)
+    return record
+
+
+def content_hash(record: Mapping) -> str:
+    """sha256 over the normalized title, published, body and attachment URLs: changes when the article does."""
+    parts = [collapse(record.get("title")), record.get("published") or "", collapse(record.get("body"))]
+    parts += sorted(a["url"] for a in record.get("attachments") or [])
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+# ------------------------------------------------------------------ metadata
+
+
+def _read_meta(root) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in root.iter("meta"):
+        key = (m.get("name") or m.get("property") or m.get("itemprop") or "").strip().lower()
+        val = collapse(m.get("content"))
+        if key and val and key not in out:
+            out[key] = val
+    return out
+
+
+_ENP = re.compile(r"<(\w+)>(.*?)</\1>", re.S)
+
+
+def _enp_property(root) -> dict[str, str]:
+    """Enorth ENP's <!--enpproperty <date>…</date><title>…</title>…--> comment."""
+    for c in root.iter(html.etree.Comment):
+        t = c.text or ""
+        if t.lstrip().startswith("enpproperty"):
+            return {k.lower(): collapse(v) for k, v in _ENP.findall(t)}
+    return {}
+
+
+def _first(d: Mapping, keys) -> str | None:
+    for k in keys:
+        v = d.get(k)
+        if v:
+            return v
+    return None
+
+
+# ------------------------------------------------------------------ content
+
+
+def _find_content(root, body_el, overrides) -> tuple[html.HtmlElement | None, str]:
+    sel = overrides.get("body")
+    if sel:
+        found = _select(root, sel)
+        if found is not None:
+            return found, "override"
+    for cand in families.candidates(root):
+        el = cand.element
+        if _has_content(el):
+            return el, cand.family
+    el = density.best_block(body_el)
+    return el, "density"
+
+
+def _has_content(el) -> bool:
+    if len(collapse(el.text_content())) >= 2:
+        return True
+    return any(True for _ in el.iter("img"))
+
+
+def _select(root, selector: str):
+    try:
+        if selector.startswith(("/", "(")):
+            found = root.xpath(selector)
+        else:
+            found = root.cssselect(selector)
+    except Exception:  # a bad selector in site data must not break the crawl
+        return None
+    return found[0] if found else None
+
+
+def _clean_body(lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        if _FOOTER_LINE.search(line):
+            continue
+        stripped = _WIDGET.sub("", line)
+        if stripped != line and len(re.sub(r"[\s【】〖〗\[\]|:：>＞]", "", stripped)) <= 6:
+            continue
+        out.append(line)
+    return out
+
+
+def _is_file_link(href: str) -> bool:
+    parts = urlsplit(href)
+    for piece in [parts.path] + re.split(r"[&=]", parts.query):
+        piece = unquote(piece).lower().rstrip("/")
+        ext = piece.rsplit(".", 1)[-1] if "." in piece.rsplit("/", 1)[-1] else ""
+        if ext in FILE_EXTS:
+            return True
+    return False
+
+
+def _attachments(url: str, content, root) -> list[dict]:
+    out, seen = [], set()
+    scopes = [content]
+    # A 附件 block right after the body (outside its container) belongs to the document too.
+    node, limit = content, len(content.text_content()) + 3000
+    for _ in range(3):
+        for sib in node.itersiblings():
+            if isinstance(sib.tag, str) and "附件" in (sib.text_content() or "")[:200]:
+                scopes.append(sib)
+        node = node.getparent()
+        if node is None or node.tag == "body" or len(node.text_content()) > limit:
+            break
+    for scope in scopes:
+        for a in scope.iter("a"):
+            href = (a.get("href") or "").strip()
+            if not href or href.startswith(("javascript:", "#", "mailto:")) or not _is_file_link(href):
+                continue
+            absolute = urljoin(url, href)
+            if absolute in seen:
+                continue
+            seen.add(absolute)
+            out.append({"url": absolute, "text": text_of(a) or collapse(a.get("title"))})
+    return out
+
+
+def _images(url: str, content) -> list[dict]:
+    out = []
+    for img in content.iter("img"):
+        src = (img.get("src") or "").strip()
+        if not src or src.startswith("data:"):
+            continue
+        out.append({"url": urljoin(url, src), "alt": collapse(img.get("alt"))})
+    return out
+
+
+# ------------------------------------------------------------------ title
+
+
+def _key(s: str | None) -> str:
+    return re.sub(r"[\s\u3000]+", "", s or "")
+
+
+def _find_title(root, body_el, content, meta, page_title, overrides, body_lines, enp):
+    sel = overrides.get("title")
+    if sel:
+        el = _select(root, sel)
+        if el is not None and text_of(el):
+            return el, join_title_lines(text_lines(el))
+    meta_title = meta.get("articletitle") or enp.get("title") or meta.get("og:title") or meta.get("title") or ""
+    for el in root.iter("ucaptitle"):
+        t = join_title_lines(text_lines(el))
+        if t:
+            return el, t
+    mkey, pkey = _key(meta_title), _key(page_title)
+    segments = [_key(s) for s in _TITLE_SEPS.split(page_title) if _key(s)]
+    best, best_score = None, 0.0
+    content_anc = set(content.iterancestors()) if content is not None else set()
+    for el in body_el.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if content is not None and (el is content or content in el.iterancestors()):
+            continue
+        if el in content_anc:
+            continue
+        raw = el.text_content()
+        if not raw or len(raw) > 300:
+            continue
+        k = _key(raw)
+        if len(k) < 4:
+            continue
+        score = 0.0
+        if mkey and k == mkey:
+            score = 100
+        elif k == pkey or k in segments:
+            score = 90
+        elif pkey and k in pkey and len(k) >= 0.5 * max((len(s) for s in segments), default=0):
+            score = 50 + 30 * len(k) / max(len(pkey), 1)
+        elif mkey and k in mkey and len(k) >= 0.6 * len(mkey):
+            score = 50 + 30 * len(k) / len(mkey)
+        else:
+            continue
+        tag = el.tag.lower()
+        if tag in ("h1", "h2"):
+            score += 8
+        elif tag in ("h3", "h4", "strong", "b"):
+            score += 4
+        if _TITLE_HINT.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            score += 5
+        if tag in ("a", "option", "li") or el.getparent() is not None and el.getparent().tag == "a":
+            score -= 30  # a link to this page in a list or crumb
+        if score > best_score:
+            best, best_score = el, score
+    if best is not None and best_score >= 50:
+        # Innermost element with the same text (avoid wrappers holding other text).
+        return best, join_title_lines(text_lines(best))
+    # The title is printed only inside the body (gov.cn 公报 pages): the leading lines spell it.
+    want = mkey or (max(segments, key=len) if segments else "")
+    if want and body_lines:
+        acc = ""
+        for i, line in enumerate(body_lines[:5]):
+            acc += _key(line)
+            if acc == want or (len(acc) >= 8 and acc in pkey and len(acc) >= 0.8 * len(want)):
+                return None, join_title_lines(body_lines[: i + 1])
+    if meta_title:
+        return None, meta_title
+    return None, max(_TITLE_SEPS.split(page_title), key=len) if page_title else ""
+
+
+# ------------------------------------------------------------------ labelled fields
+
+
+def _regions(body_el, content, title_el):
+    """Lines of the page outside the body: (between title and body, everything before, after the body)."""
+    marks = []
+    if content is not None:
+        marks.append((content, "\ue000BODY\ue000"))
+    if title_el is not None and (content is None or content not in title_el.iterancestors()):
+        marks.append((title_el, "\ue000TITLE\ue000"))
+    saved = []
+    for el, token in marks:
+        parent = el.getparent()
+        if parent is None:
+            continue
+        stub = html.Element("p")
+        stub.text = token
+        stub.tail = el.tail
+        el.tail = None
+        parent.replace(el, stub)
+        saved.append((el, stub))
+    lines = text_lines(body_el, mark_links=True)
+    for el, stub in saved:
+        el.tail = stub.tail
+        stub.getparent().replace(stub, el)
+    try:
+        b = lines.index("\ue000BODY\ue000")
+    except ValueError:
+        b = len(lines)
+    try:
+        t = lines.index("\ue000TITLE\ue000")
+    except ValueError:
+        t = -1
+    before = [x for x in lines[:b] if x != "\ue000TITLE\ue000"]
+    after = [x for x in lines[b + 1:] if x != "\ue000TITLE\ue000"]
+    if 0 <= t < b:
+        header = lines[t + 1:b]
+    else:
+        header = before[-6:]
+    return header, before, after
+
+
+def _collect_labels(header, before, after):
+    """(label, value, region) triples, header region first."""
+    out = []
+    for region, lines in (("header", header), ("before", before), ("after", after[:25])):
+        for line in lines:
+            prefix, pairs = fields.labelled(line.replace(LINK_MARK, ""))
+            for label, value in pairs:
+                out.append((label, value, region))
+    return out
+
+
+def _label_value(labels, wanted) -> str | None:
+    for region in ("header", "before", "after"):
+        for label, value, r in labels:
+            if r == region and label in wanted and value:
+                return value
+    return None
+
+
+def _label_date(labels, wanted) -> str | None:
+    for region in ("header", "before", "after"):
+        for label, value, r in labels:
+            if r == region and label in wanted:
+                d = dates.parse_date(value)
+                if d:
+                    return d
+    return None
+
+
+def _published(root, overrides, labels, header, xxgk, meta, enp, url) -> str | None:
+    sel = overrides.get("date")
+    if sel:
+        el = _select(root, sel)
+        if el is not None:
+            d = dates.parse_date(text_of(el))
+            if d:
+                return d
+    d = _label_date(labels, fields.PUBLISHED_LABELS)
+    if d:
+        return d
+    d = dates.parse_date(_first(xxgk, ("发布日期", "生成日期", "发布时间", "公开日期")))
+    if d:
+        return d
+    # An unlabelled date between the title and the body ("国务院新闻办公室网站 2019-04-12 来源：…").
+    for line in header:
+        if LINK_MARK in line:  # a list of related articles with their dates
+            continue
+        prefix, pairs = fields.labelled(line)
+        d = dates.parse_date(prefix)
+        if d:
+            return d
+    for key in _META_PUBLISHED:
+        f = dates.first_date(meta.get(key))
+        if f:
+            return f.day.isoformat()
+    f = dates.first_date(enp.get("date"))
+    if f:
+        return f.day.isoformat()
+    return dates.date_from_url(url)
+
+
+def _source(root, overrides, labels, xxgk, meta, enp) -> str | None:
+    sel = overrides.get("source")
+    if sel:
+        el = _select(root, sel)
+        if el is not None:
+            t = text_of(el)
+            _, pairs = fields.labelled(t)
+            if pairs:
+                return pairs[0][1] or None
+            return t or None
+    v = _label_value(labels, fields.SOURCE_LABELS + ("稿源",))
+    if v:
+        return v
+    v = _first(xxgk, ("信息来源", "来源", "发布机构", "发文机关", "发文单位", "责任部门", "所属机构"))
+    if v:
+        return v
+    v = meta.get("contentsource") or enp.get("sourcename")
+    if v and v != meta.get("sitename"):
+        return v
+    return None
+
+
+def _breadcrumb(body_el, before) -> str | None:
+    for line in before:
+        line = line.replace(LINK_MARK, "")
+        m = _CRUMB_LABEL.search(line)
+        if m and (">" in m[1] or "＞" in m[1] or "»" in m[1] or "→" in m[1]):
+            return m[1].strip()
+    for el in body_el.iter("div", "td", "span", "p", "ul", "nav"):
+        name = f"{el.get('class', '')} {el.get('id', '')}"
+        if _CRUMB_HINT.search(name):
+            t = text_of(el)
+            if 2 <= len(t) <= 200 and any(s in t for s in (">", "＞", "»", "→")):
+                m = _CRUMB_LABEL.search(t)
+                return (m[1] if m else t).strip()
+    return None

@@ -1,0 +1,126 @@
+"""CMS family detection by markup: where each family puts the article body.
+
+Detection never looks at the host name: the same CMS runs on hundreds of government sites, and the
+fixture mirrors reproduce the markup on 127.0.0.1. Each detector yields candidate content elements in
+order of trust; the caller takes the first that holds text or images.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lxml import etree, html
+
+# Comment pairs that CMS templates wrap around the article body.
+MARKER_PAIRS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
+    ("hanweb", re.compile(r"ZJEG_RSS\.content\.begin", re.I), re.compile(r"ZJEG_RSS\.content\.end", re.I)),
+    ("enorth", re.compile(r"^\s*enpcontent\s*$", re.I), re.compile(r"^\s*/\s*enpcontent\s*$", re.I)),
+    ("hanweb", re.compile(r"<\$\[信息内容\]>\s*begin"), re.compile(r"<\$\[信息内容\]>\s*end")),
+    ("generic", re.compile(r"^\s*(?:正文|内容)\s*(?:开始|start|begin)\s*$", re.I),
+     re.compile(r"^\s*(?:正文|内容)\s*(?:结束|end)\s*$", re.I)),
+)
+
+
+def _cls(name: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+# (family, xpath) in order of trust. Class tests are whole-word so "NewsContentList" never matches.
+SELECTORS: tuple[tuple[str, str], ...] = (
+    ("ucap", "//ucapcontent"),
+    ("changzhou", "//*[@id='czfxfontzoom']"),
+    ("changzhou", f"//td[{_cls('GovInfoContent')}]"),
+    ("changzhou", f"//*[{_cls('NewsContent')}]"),
+    ("trs", f"//*[{_cls('TRS_Editor')}]"),
+    ("trs", f"//*[{_cls('TRS_UEDITOR')}]"),
+    ("trs", "//*[@id='UCAP-CONTENT']"),
+    ("hanweb", "//*[@id='zoom']"),
+)
+
+
+@dataclass
+class Candidate:
+    family: str
+    element: html.HtmlElement
+
+
+def _wrap_range(begin: etree._Element, end: etree._Element) -> html.HtmlElement | None:
+    """Move the nodes between two sibling markers into a new <div> placed at the begin marker."""
+    parent = begin.getparent()
+    if parent is None:
+        return None
+    if end.getparent() is not parent:
+        # Markers in different elements: the smallest element holding both stands in for the range.
+        begin_anc = set(begin.iterancestors())
+        for anc in end.iterancestors():
+            if anc in begin_anc:
+                return anc
+        return None
+    box = html.Element("div")
+    box.set("data-govnews", "range")
+    box.text = begin.tail
+    begin.tail = None
+    node = begin.getnext()
+    while node is not None and node is not end:
+        nxt = node.getnext()
+        box.append(node)
+        node = nxt
+    begin.addnext(box)
+    return box
+
+
+def _comment_ranges(root) -> Iterator[Candidate]:
+    comments = [c for c in root.iter(etree.Comment)]
+    if not comments:
+        return
+    for family, begin_rx, end_rx in MARKER_PAIRS:
+        begins = [c for c in comments if begin_rx.search(c.text or "")]
+        if not begins:
+            continue
+        ends = [c for c in comments if end_rx.search(c.text or "")]
+        for b in begins:
+            e = next((e for e in ends if e.getparent() is b.getparent() and _after(e, b)), None)
+            if e is None:
+                e = next((e for e in ends if _after_doc(e, b, comments)), None)
+            if e is not None:
+                box = _wrap_range(b, e)
+                if box is not None:
+                    yield Candidate(family, box)
+
+
+def _after(e, b) -> bool:
+    for sib in b.itersiblings():
+        if sib is e:
+            return True
+    return False
+
+
+def _after_doc(e, b, comments) -> bool:
+    return comments.index(e) > comments.index(b)
+
+
+def _meta_range(root) -> Iterator[Candidate]:
+    # Hanweb also brackets the body with <meta name="ContentStart"> / <meta name="ContentEnd">.
+    starts = root.xpath("//body//meta[@name='ContentStart']")
+    ends = root.xpath("//body//meta[@name='ContentEnd']")
+    if starts and ends:
+        box = _wrap_range(starts[0], ends[0])
+        if box is not None:
+            yield Candidate("hanweb", box)
+
+
+def candidates(root) -> Iterator[Candidate]:
+    """Content elements found by CMS markup, most trusted first."""
+    yield from _comment_ranges(root)
+    yield from _meta_range(root)
+    for family, xp in SELECTORS:
+        found = root.xpath(xp)
+        for el in _outermost(found):
+            yield Candidate(family, el)
+
+
+def _outermost(els: list) -> list:
+    s = set(els)
+    return [e for e in els if not any(a in s for a in e.iterancestors())]

@@ -1,0 +1,156 @@
+"""Labelled metadata in visible text (发布日期：…, 来源：…) and 政府信息公开 tables (索引号 …)."""
+
+from __future__ import annotations
+
+import re
+
+from .dom import collapse, is_hidden
+
+# Every label we recognise, so that one label's value stops where the next label starts.
+_LABELS = (
+    "发布日期 发布时间 发表时间 发布于 上线时间 公布日期 更新时间 更新日期 成文日期 印发日期 生成日期 发文日期 "
+    "实施日期 生效日期 废止日期 日期 时间 信息来源 文章来源 稿件来源 内容来源 新闻来源 来源 稿源 出处 作者 "
+    "责任编辑 编辑 审核 校对 摄影 浏览次数 浏览量 访问量 阅读次数 阅读量 点击数 点击率 点击 字号 字体 "
+    "索引号 主题分类 发文机关 发布机构 发文字号 文号 有效性 组配分类 公开方式 公开时限 公开范围 责任部门 "
+    "所属机构 体裁分类 主题词 关键词 分享到 打印"
+).split()
+
+
+def _spaced(label: str) -> str:
+    # Templates pad labels to a fixed width: "索  引  号".
+    return r"\s*".join(re.escape(ch) for ch in label)
+
+
+_LABEL_RX = re.compile(
+    r"(?P<label>" + "|".join(_spaced(x) for x in sorted(_LABELS, key=len, reverse=True)) + r")\s*[:：]"
+)
+_NEXT_LABEL = re.compile(r"\s+[^\s\d:：/.\-]{1,8}[:：]|[【〖\[|]")
+
+PUBLISHED_LABELS = ("发布日期", "发布时间", "发表时间", "发布于", "上线时间", "公布日期", "日期", "时间")
+WRITTEN_LABELS = ("成文日期", "印发日期", "发文日期")
+SOURCE_LABELS = ("信息来源", "文章来源", "稿件来源", "内容来源", "新闻来源", "来源", "出处")
+AUTHOR_LABELS = ("作者",)
+EDITOR_LABELS = ("责任编辑", "编辑")
+
+
+def labelled(line: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split a line into its unlabelled prefix and (label, value) pairs; labels without inner spaces."""
+    matches = list(_LABEL_RX.finditer(line))
+    if not matches:
+        return line, []
+    prefix = line[: matches[0].start()]
+    pairs = []
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(line)
+        value = line[m.end():end]
+        cut = _NEXT_LABEL.search(value)
+        if cut:
+            value = value[: cut.start()]
+        label = re.sub(r"\s+", "", m["label"])
+        # "日期"/"时间" inside a longer word (会议时间：) is not our label.
+        before = line[m.start() - 1] if m.start() else ""
+        if label in ("日期", "时间", "来源", "编辑") and before and _is_word_char(before):
+            continue
+        pairs.append((label, value.strip(" 　|()（）【】〖〗[]")))
+    return prefix, pairs
+
+
+def _is_word_char(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or ch.isalnum()
+
+
+# ---------------------------------------------------------------- 政府信息公开 tables
+
+XXGK_LABELS = (
+    "索引号 信息索引号 主题分类 主题词 发文机关 发布机构 发文单位 责任部门 所属机构 信息来源 来源 成文日期 发文日期 "
+    "印发日期 发布日期 生成日期 发布时间 公开日期 发文字号 文号 文件编号 有效性 时效性 组配分类 体裁分类 公开方式 "
+    "公开时限 公开范围 公开形式 标题 名称 信息名称 文件名称 关键词 实施日期 生效日期 废止日期 效力状态 内容概述"
+).split()
+_XXGK_SET = frozenset(XXGK_LABELS)
+_XXGK_CORE = frozenset("索引号 信息索引号 成文日期 发文机关 发布机构 发文字号 文号 主题分类".split())
+_LABEL_CHUNK = re.compile(r"^(?P<label>[^\s:：]{2,8}?)\s*[:：]\s*(?P<value>.*)$")
+
+
+def _norm_label(s: str) -> str:
+    return re.sub(r"[\s\u3000:：]+", "", s)
+
+
+def _chunks(el) -> list[str]:
+    """Visible text pieces of el, one per text node."""
+    out = []
+    stack = [(el, False)]
+    while stack:
+        node, tail = stack.pop()
+        if tail:
+            t = collapse(node.tail)
+            if t:
+                out.append(t)
+            continue
+        if not isinstance(node.tag, str) or node.tag.lower() in ("script", "style") or is_hidden(node):
+            continue
+        t = collapse(node.text)
+        if t:
+            out.append(t)
+        for child in reversed(list(node)):
+            stack.append((child, True))
+            stack.append((child, False))
+    return out
+
+
+def parse_xxgk_block(el) -> dict[str, str]:
+    """Read label -> value pairs from a metadata block, whatever the cell layout (th/td, b+text, dt/dd)."""
+    chunks = _chunks(el)
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(chunks):
+        c = chunks[i]
+        label = value = None
+        m = _LABEL_CHUNK.match(c)
+        if m and _norm_label(m["label"]) in _XXGK_SET:
+            label, value = _norm_label(m["label"]), m["value"].strip()
+        else:
+            # "索  引  号:" split into pieces, or a bare label cell.
+            key = _norm_label(c)
+            if key in _XXGK_SET:
+                label, value = key, ""
+            elif c.endswith((":", "：")) and _norm_label(c) in _XXGK_SET:
+                label, value = _norm_label(c), ""
+        if label is None:
+            i += 1
+            continue
+        j = i + 1
+        if not value and j < len(chunks):
+            nxt = chunks[j]
+            mm = _LABEL_CHUNK.match(nxt)
+            if not ((mm and _norm_label(mm["label"]) in _XXGK_SET) or _norm_label(nxt) in _XXGK_SET):
+                value = nxt
+                j += 1
+        if label not in out:
+            out[label] = collapse(value)
+        i = j
+    return out
+
+
+def find_xxgk(root, exclude=None) -> dict[str, str]:
+    """The first 政府信息公开 metadata block on the page (a table printed twice is read once)."""
+    best = None
+    for el in root.iter("table", "div", "dl", "ul"):
+        if exclude is not None and (el is exclude or exclude in el.iterancestors()):
+            continue
+        txt = el.text_content()
+        if len(txt) > 3000 or "索" not in txt:
+            continue
+        norm = re.sub(r"\s+", "", txt)
+        if not any(lab in norm for lab in _XXGK_CORE):
+            continue
+        hits = sum(1 for lab in XXGK_LABELS if lab + "：" in norm or lab + ":" in norm or lab in norm)
+        if hits < 4:
+            continue
+        # The innermost element that still holds the labels.
+        if best is None or best in el.iterancestors():
+            best = el
+        elif el not in best.iterancestors():
+            break
+    if best is None:
+        return {}
+    return parse_xxgk_block(best)
