@@ -1,0 +1,49 @@
+"""Pages a browser must render: JS shells whose list is drawn by script, and anti-bot challenges."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from .rows import SKIP_TAGS, norm_space
+
+ANTI_BOT_STATUS = {202: "HTTP 202 challenge page", 412: "HTTP 412 anti-bot challenge"}
+TEMPLATE_SIGNS = (
+    (re.compile(r"type=[\"']text/x-handlebars-template", re.I), "handlebars template"),
+    (re.compile(r"<app-root|ng-version=|ng-app=", re.I), "Angular app"),
+    (re.compile(r"<div id=[\"'](?:app|root)[\"']>\s*</div>", re.I), "single-page app root"),
+    (re.compile(r"\bv-for=|\{\{#each\b|\{\{\s*item\.", re.I), "client-side template"),
+    (re.compile(r"loadPageData\s*\(", re.I), "list loaded by loadPageData()"),
+)
+CHALLENGE_SIGNS = re.compile(r"\$_ts\s*=|__jsl_clearance|_guard/auto\.js|<noscript>[^<]*enable JavaScript", re.I)
+
+
+def visible_text(root: etree._Element | None) -> str:
+    if root is None:
+        return ""
+    parts = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS:
+            continue
+        if el.text:
+            parts.append(el.text)
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tail and el.getparent() is not None and el.getparent().tag not in SKIP_TAGS:
+            parts.append(el.tail)
+    return norm_space(" ".join(parts))
+
+
+def detect(root: etree._Element | None, text: str, status: int | None = None) -> str | None:
+    """Why this page shows no list without a browser, or None when it is an ordinary page."""
+    if status in ANTI_BOT_STATUS:
+        return ANTI_BOT_STATUS[status]
+    if CHALLENGE_SIGNS.search(text[:20000]):
+        return "anti-bot script challenge"
+    for pattern, reason in TEMPLATE_SIGNS:
+        if pattern.search(text):
+            return f"JavaScript shell ({reason})"
+    scripts = len(re.findall(r"<script\b", text, re.I))
+    if scripts and len(visible_text(root)) < 200:
+        return "JavaScript shell (script-only body)"
+    return None
