@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from .dates import date_from_url, normalize_date
 from .hanweb import next_form
@@ -90,6 +90,15 @@ def _int_of(obj: object, keys: tuple[str, ...]) -> int | None:
     return None
 
 
+def _size_asked(url: str, request: dict | None) -> int | None:
+    """The page size the request asked for, when the answer does not repeat it."""
+    pairs = parse_qsl(urlsplit(url).query) + parse_qsl((request or {}).get("body") or "")
+    for k, v in pairs:
+        if k in SIZE_KEYS and v.isdigit():
+            return int(v)
+    return None
+
+
 def parse(obj: object, url: str, request: dict | None) -> dict:
     items: list[dict] = []
     mechanism = "json"
@@ -113,7 +122,7 @@ def parse(obj: object, url: str, request: dict | None) -> dict:
             unique.append(it)
     total_pages = _int_of(obj, TOTAL_PAGE_KEYS)
     if total_pages is None:
-        total, size = _int_of(obj, TOTAL_KEYS), _int_of(obj, SIZE_KEYS)
+        total, size = _int_of(obj, TOTAL_KEYS), _int_of(obj, SIZE_KEYS) or _size_asked(url, request)
         if total is not None and size:
             total_pages = math.ceil(total / size)
     out = {"items": unique, "next_page": None, "total_pages": total_pages, "mechanism": mechanism,
