@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
-from lxml import html
+from lxml import etree
+from lxml.cssselect import CSSSelector
 
 from crawler.encoding import decode_html
 
@@ -16,17 +17,16 @@ from .dom import (
     LINK_MARK,
     collapse,
     drop_invisible,
-    join_title_lines,
     parse,
+    text_content,
     text_lines,
     text_of,
 )
+from .title import find_title
 
 FILE_EXTS = frozenset(
     "pdf doc docx xls xlsx wps et dps ppt pptx ofd zip rar 7z txt rtf csv tif tiff ceb caj".split()
 )
-_TITLE_SEPS = re.compile(r"\s*(?:_{1,2}|\||｜|--?|—+|－|·|::)\s*")
-_TITLE_HINT = re.compile(r"title|tit\b|bt|headline|biaoti|ucaptitle|head", re.I)
 _WIDGET = re.compile(
     r"扫一扫在手机打开当前页|扫一扫在手机上查看当前页面|(?:打印本页|打印此页|打印页面|打印文章|关闭窗口|关闭本页|返回顶部|"
     r"收藏本页|加入收藏|我要纠错)|字号[:：]?\s*[〖【\[]?\s*(?:默认|大|中|小|超大)|分享到[:：]?|【[大中小]】|"
@@ -58,7 +58,8 @@ def extract_article(url: str, body: bytes, headers: Mapping | None = None,
     attachments = _attachments(url, content, root) if content is not None else []
     images = _images(url, content) if content is not None else []
 
-    title_el, title = _find_title(root, body_el, content, meta, page_title, overrides, body_lines, enp)
+    title_sel = _select(root, overrides["title"]) if overrides.get("title") else None
+    title_el, title = find_title(root, body_el, content, meta, page_title, body_lines, enp, title_sel)
 
     xxgk = fields.find_xxgk(body_el, exclude=content)
     header, before, after = _regions(body_el, content, title_el)
@@ -122,7 +123,7 @@ _ENP = re.compile(r"<(\w+)>(.*?)</\1>", re.S)
 
 def _enp_property(root) -> dict[str, str]:
     """Enorth ENP's <!--enpproperty <date>…</date><title>…</title>…--> comment."""
-    for c in root.iter(html.etree.Comment):
+    for c in root.iter(etree.Comment):
         t = c.text or ""
         if t.lstrip().startswith("enpproperty"):
             return {k.lower(): collapse(v) for k, v in _ENP.findall(t)}
@@ -140,7 +141,7 @@ def _first(d: Mapping, keys) -> str | None:
 # ------------------------------------------------------------------ content
 
 
-def _find_content(root, body_el, overrides) -> tuple[html.HtmlElement | None, str]:
+def _find_content(root, body_el, overrides) -> tuple[etree._Element | None, str]:
     sel = overrides.get("body")
     if sel:
         found = _select(root, sel)
@@ -155,7 +156,7 @@ def _find_content(root, body_el, overrides) -> tuple[html.HtmlElement | None, st
 
 
 def _has_content(el) -> bool:
-    if len(collapse(el.text_content())) >= 2:
+    if len(collapse(text_content(el))) >= 2:
         return True
     return any(True for _ in el.iter("img"))
 
@@ -165,7 +166,7 @@ def _select(root, selector: str):
         if selector.startswith(("/", "(")):
             found = root.xpath(selector)
         else:
-            found = root.cssselect(selector)
+            found = CSSSelector(selector)(root)
     except Exception:  # a bad selector in site data must not break the crawl
         return None
     return found[0] if found else None
@@ -197,13 +198,13 @@ def _attachments(url: str, content, root) -> list[dict]:
     out, seen = [], set()
     scopes = [content]
     # A 附件 block right after the body (outside its container) belongs to the document too.
-    node, limit = content, len(content.text_content()) + 3000
+    node, limit = content, len(text_content(content)) + 3000
     for _ in range(3):
         for sib in node.itersiblings():
-            if isinstance(sib.tag, str) and "附件" in (sib.text_content() or "")[:200]:
+            if isinstance(sib.tag, str) and "附件" in (text_content(sib) or "")[:200]:
                 scopes.append(sib)
         node = node.getparent()
-        if node is None or node.tag == "body" or len(node.text_content()) > limit:
+        if node is None or node.tag == "body" or len(text_content(node)) > limit:
             break
     for scope in scopes:
         for a in scope.iter("a"):
@@ -231,76 +232,6 @@ def _images(url: str, content) -> list[dict]:
 # ------------------------------------------------------------------ title
 
 
-def _key(s: str | None) -> str:
-    return re.sub(r"[\s\u3000]+", "", s or "")
-
-
-def _find_title(root, body_el, content, meta, page_title, overrides, body_lines, enp):
-    sel = overrides.get("title")
-    if sel:
-        el = _select(root, sel)
-        if el is not None and text_of(el):
-            return el, join_title_lines(text_lines(el))
-    meta_title = meta.get("articletitle") or enp.get("title") or meta.get("og:title") or meta.get("title") or ""
-    for el in root.iter("ucaptitle"):
-        t = join_title_lines(text_lines(el))
-        if t:
-            return el, t
-    mkey, pkey = _key(meta_title), _key(page_title)
-    segments = [_key(s) for s in _TITLE_SEPS.split(page_title) if _key(s)]
-    best, best_score = None, 0.0
-    content_anc = set(content.iterancestors()) if content is not None else set()
-    for el in body_el.iter():
-        if not isinstance(el.tag, str):
-            continue
-        if content is not None and (el is content or content in el.iterancestors()):
-            continue
-        if el in content_anc:
-            continue
-        raw = el.text_content()
-        if not raw or len(raw) > 300:
-            continue
-        k = _key(raw)
-        if len(k) < 4:
-            continue
-        score = 0.0
-        if mkey and k == mkey:
-            score = 100
-        elif k == pkey or k in segments:
-            score = 90
-        elif pkey and k in pkey and len(k) >= 0.5 * max((len(s) for s in segments), default=0):
-            score = 50 + 30 * len(k) / max(len(pkey), 1)
-        elif mkey and k in mkey and len(k) >= 0.6 * len(mkey):
-            score = 50 + 30 * len(k) / len(mkey)
-        else:
-            continue
-        tag = el.tag.lower()
-        if tag in ("h1", "h2"):
-            score += 8
-        elif tag in ("h3", "h4", "strong", "b"):
-            score += 4
-        if _TITLE_HINT.search(f"{el.get('class', '')} {el.get('id', '')}"):
-            score += 5
-        if tag in ("a", "option", "li") or el.getparent() is not None and el.getparent().tag == "a":
-            score -= 30  # a link to this page in a list or crumb
-        if score > best_score:
-            best, best_score = el, score
-    if best is not None and best_score >= 50:
-        # Innermost element with the same text (avoid wrappers holding other text).
-        return best, join_title_lines(text_lines(best))
-    # The title is printed only inside the body (gov.cn 公报 pages): the leading lines spell it.
-    want = mkey or (max(segments, key=len) if segments else "")
-    if want and body_lines:
-        acc = ""
-        for i, line in enumerate(body_lines[:5]):
-            acc += _key(line)
-            if acc == want or (len(acc) >= 8 and acc in pkey and len(acc) >= 0.8 * len(want)):
-                return None, join_title_lines(body_lines[: i + 1])
-    if meta_title:
-        return None, meta_title
-    return None, max(_TITLE_SEPS.split(page_title), key=len) if page_title else ""
-
-
 # ------------------------------------------------------------------ labelled fields
 
 
@@ -316,7 +247,7 @@ def _regions(body_el, content, title_el):
         parent = el.getparent()
         if parent is None:
             continue
-        stub = html.Element("p")
+        stub = etree.Element("p")
         stub.text = token
         stub.tail = el.tail
         el.tail = None

@@ -10,9 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from lxml import html
-
-from .dom import INVISIBLE, collapse
+from .dom import INVISIBLE, collapse, text_content
 
 _PUNCT = re.compile(r"[，。！？；：、“”‘’（）《》,.!?;:]")
 _GOOD = re.compile(r"content|article|artic|zhengwen|zw|text|detail|xiangqing|news_?con|con_?text|main|body|"
@@ -27,7 +25,7 @@ _PARAS = frozenset("p div td span font li section article blockquote pre h2 h3 h
 def _own_text(el) -> str:
     parts = [el.text or ""]
     for child in el:
-        if isinstance(child.tag, str) and child.tag.lower() == "br":
+        if child.tag == "br":
             parts.append(" ")
         parts.append(child.tail or "")
     return collapse("".join(parts))
@@ -46,20 +44,20 @@ def _weight(el) -> float:
 
 
 def _link_density(el) -> float:
-    total = len(collapse(el.text_content()))
+    total = len(collapse(text_content(el)))
     if not total:
         return 1.0
-    links = sum(len(collapse(a.text_content())) for a in el.iter("a"))
+    links = sum(len(collapse(text_content(a))) for a in el.iter("a"))
     return min(1.0, links / total)
 
 
-def best_block(body: html.HtmlElement) -> html.HtmlElement | None:
+def best_block(body):
     """The element most likely to be the article body, or None when the page has no prose."""
     scores: dict = {}
     for el in body.iter():
         if not isinstance(el.tag, str):
             continue
-        tag = el.tag.lower()
+        tag = el.tag
         if tag in INVISIBLE or tag not in _PARAS:
             continue
         text = _own_text(el)
@@ -77,7 +75,7 @@ def best_block(body: html.HtmlElement) -> html.HtmlElement | None:
             if gp is not None:
                 holders.append(gp)
         for n, h in enumerate(holders):
-            if not isinstance(h.tag, str) or h.tag.lower() not in _HOLDERS | {"body"}:
+            if not isinstance(h.tag, str) or h.tag not in _HOLDERS | {"body"}:
                 continue
             if h not in scores:
                 scores[h] = _weight(h)

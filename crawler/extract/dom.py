@@ -3,96 +3,124 @@
 The serialization follows the gold conventions: one line per block element or <br>, a table row is one
 line with its cells joined by one space, whitespace (U+3000 and &nbsp; included) collapsed, empty lines
 dropped, invisible elements (inline display:none, script, style) ignored.
+
+Plain lxml.etree (not lxml.html) on purpose: lxml.html looks up a Python element class for every node
+it touches, which costs more than the whole extraction on a big page.
 """
 
 from __future__ import annotations
 
 import re
 
-from lxml import etree, html
+from lxml import etree
 
 BLOCK = frozenset(
     "address article aside blockquote center dd details dir div dl dt fieldset figcaption figure footer "
     "form h1 h2 h3 h4 h5 h6 header hr li main menu nav ol p pre section summary table tbody thead tfoot "
-    "ul caption legend tr ucapcontent ucaptitle".split()
+    "ul caption legend tr td th ucapcontent ucaptitle".split()
 )
 # Elements whose content never shows as page text.
 INVISIBLE = frozenset(
     "script style noscript template head title select option button input textarea iframe object embed "
     "svg canvas video audio map link meta base".split()
 )
+_DROP_XPATH = etree.XPath(
+    "//script|//style|//noscript|//template|//iframe|//object|//embed|//svg|//canvas"
+    "|//*[@hidden]|//input[@type='hidden']"
+    "|//*[@style][contains(translate(@style, 'DISPLAYNOVIBT', 'displaynovibt'), 'display')"
+    " or contains(translate(@style, 'DISPLAYNOVIBT', 'displaynovibt'), 'visibility')]"
+)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _WS = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_PARSER = etree.HTMLParser(remove_pis=True, huge_tree=True, no_network=True)
+string_of = etree.XPath("string()")
+LINK_MARK = "\ue001"
 
 
-def parse(text: str) -> html.HtmlElement:
+def parse(text: str) -> etree._Element:
     """Parse page text into an lxml tree, tolerating XML declarations and empty or broken input."""
     text = _XML_DECL.sub("", text, count=1)
-    if not text.strip():
-        text = "<html><body></body></html>"
-    try:
-        return html.document_fromstring(text)
-    except (etree.ParserError, ValueError):
-        return html.document_fromstring("<html><body></body></html>")
+    root = None
+    if text.strip():
+        try:
+            root = etree.fromstring(text, _PARSER)
+        except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+            root = None
+    if root is None:
+        root = etree.fromstring("<html><body></body></html>", _PARSER)
+    return root
 
 
 def collapse(s: str | None) -> str:
     return _WS.sub(" ", s or "").strip()
 
 
-def is_hidden(el: etree._Element) -> bool:
+def text_content(el) -> str:
+    return string_of(el)
+
+
+def is_hidden(el) -> bool:
     style = el.get("style")
     if style and _HIDDEN_STYLE.search(style):
         return True
-    return el.get("hidden") is not None or (el.tag == "input" and el.get("type", "").lower() == "hidden")
+    return el.get("hidden") is not None or (el.tag == "input" and (el.get("type") or "").lower() == "hidden")
 
 
-def is_element(node) -> bool:
-    return isinstance(node.tag, str)
+def drop_tree(el) -> None:
+    """Remove el but keep its tail text in place."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
 
 
-def drop_invisible(root: html.HtmlElement) -> None:
+def drop_invisible(root) -> None:
     """Remove scripts, styles and inline-hidden elements (keeping their tail text)."""
-    doomed = []
-    for el in root.iter():
-        if not is_element(el):
+    for el in _DROP_XPATH(root):
+        if el.tag in ("html", "body"):
             continue
-        tag = el.tag.lower() if isinstance(el.tag, str) else ""
-        if tag in ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas"):
-            doomed.append(el)
-        elif tag not in ("html", "body") and is_hidden(el):
-            doomed.append(el)
-    for el in doomed:
-        if el.getparent() is not None:
-            el.drop_tree()
+        if el.get("style") is not None and el.tag not in ("script", "style") and not is_hidden(el):
+            continue
+        drop_tree(el)
 
 
 class _Lines:
+    __slots__ = ("lines", "cur")
+
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.cur: list[str] = []
 
-    def add(self, s: str | None) -> None:
-        if s:
-            self.cur.append(s)
-
     def br(self) -> None:
-        line = collapse("".join(self.cur))
-        if line:
-            self.lines.append(line)
-        self.cur = []
+        if self.cur:
+            line = collapse("".join(self.cur))
+            self.cur.clear()
+            if line:
+                self.lines.append(line)
 
 
-LINK_MARK = "\ue001"
+def _is_layout_row(tr) -> bool:
+    """A row whose cells hold whole tables is page layout, not a data table: its cells are blocks."""
+    for cell in tr:
+        if cell.tag in ("td", "th") and next(cell.iter("table"), None) is not None:
+            return True
+    return False
 
 
-def _walk(el, out: _Lines, mark_links: bool = False) -> None:
-    tag = el.tag.lower() if isinstance(el.tag, str) else None
-    if tag is None:  # comment or processing instruction: no text of its own
+def _walk(el, out: _Lines, mark_links: bool) -> None:
+    tag = el.tag
+    if not isinstance(tag, str):  # comment or processing instruction: no text of its own
         return
-    if tag in INVISIBLE or is_hidden(el):
+    if tag in INVISIBLE:
         return
+    cur = out.cur
     if tag == "br":
         out.br()
         return
@@ -100,36 +128,26 @@ def _walk(el, out: _Lines, mark_links: bool = False) -> None:
         out.br()
         cells = []
         for cell in el:
-            if isinstance(cell.tag, str) and cell.tag.lower() in ("td", "th") and not is_hidden(cell):
+            if cell.tag in ("td", "th"):
                 cell_text = " ".join(text_lines(cell, mark_links))
                 if cell_text:
                     cells.append(cell_text)
-        out.add(" ".join(cells))
+        cur.append(" ".join(cells))
         out.br()
         return
-    if tag in ("td", "th") and el.getparent() is not None and _is_layout_row(el.getparent()):
-        tag = "div"  # a page-layout cell reads like any block
     block = tag in BLOCK
     if block:
         out.br()
     if mark_links and tag == "a" and el.get("href"):
-        out.add(LINK_MARK)
-    out.add(el.text)
+        cur.append(LINK_MARK)
+    if el.text:
+        cur.append(el.text)
     for child in el:
         _walk(child, out, mark_links)
         if child.tail:
-            out.add(child.tail)
+            cur.append(child.tail)
     if block:
         out.br()
-
-
-def _is_layout_row(tr) -> bool:
-    """A row whose cells hold whole tables is page layout, not a data table: its cells are blocks."""
-    for cell in tr:
-        if isinstance(cell.tag, str) and cell.tag.lower() in ("td", "th"):
-            if next(cell.iter("table"), None) is not None:
-                return True
-    return False
 
 
 def text_lines(el, mark_links: bool = False) -> list[str]:
@@ -157,26 +175,3 @@ def join_title_lines(lines: list[str]) -> str:
 
 def _is_cjk(ch: str) -> bool:
     return "\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\uffef" or "\u3000" <= ch <= "\u303f"
-
-
-def iter_text_chunks(el):
-    """(text, element) for each non-empty visible text node under el, in document order."""
-    stack = [(el, False)]
-    # Iterative to survive very deep broken markup.
-    while stack:
-        node, tail_only = stack.pop()
-        if tail_only:
-            t = collapse(node.tail)
-            if t:
-                yield t, node.getparent()
-            continue
-        if not isinstance(node.tag, str):
-            continue
-        if node.tag.lower() in INVISIBLE or is_hidden(node):
-            continue
-        t = collapse(node.text)
-        if t:
-            yield t, node
-        for child in reversed(list(node)):
-            stack.append((child, True))
-            stack.append((child, False))

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from lxml import etree, html
+from lxml import etree
 
 # Comment pairs that CMS templates wrap around the article body.
 MARKER_PAIRS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
@@ -43,10 +43,10 @@ SELECTORS: tuple[tuple[str, str], ...] = (
 @dataclass
 class Candidate:
     family: str
-    element: html.HtmlElement
+    element: etree._Element
 
 
-def _wrap_range(begin: etree._Element, end: etree._Element) -> html.HtmlElement | None:
+def _wrap_range(begin: etree._Element, end: etree._Element) -> etree._Element | None:
     """Move the nodes between two sibling markers into a new <div> placed at the begin marker."""
     parent = begin.getparent()
     if parent is None:
@@ -58,7 +58,7 @@ def _wrap_range(begin: etree._Element, end: etree._Element) -> html.HtmlElement 
             if anc in begin_anc:
                 return anc
         return None
-    box = html.Element("div")
+    box = etree.Element("div")
     box.set("data-govnews", "range")
     box.text = begin.tail
     begin.tail = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .dom import collapse, is_hidden
+from .dom import collapse, text_content
 
 # Every label we recognise, so that one label's value stops where the next label starts.
 _LABELS = (
@@ -86,7 +86,7 @@ def _chunks(el) -> list[str]:
             if t:
                 out.append(t)
             continue
-        if not isinstance(node.tag, str) or node.tag.lower() in ("script", "style") or is_hidden(node):
+        if not isinstance(node.tag, str) or node.tag in ("script", "style"):
             continue
         t = collapse(node.text)
         if t:
@@ -137,7 +137,7 @@ def find_xxgk(root, exclude=None) -> dict[str, str]:
     for el in root.iter("table", "div", "dl", "ul"):
         if exclude is not None and (el is exclude or exclude in el.iterancestors()):
             continue
-        txt = el.text_content()
+        txt = text_content(el)
         if len(txt) > 3000 or "索" not in txt:
             continue
         norm = re.sub(r"\s+", "", txt)

@@ -1,0 +1,141 @@
+"""The headline as the article shows it.
+
+Evidence, strongest first: a per-site selector; <ucaptitle>; a visible element whose text equals the
+CMS's own <meta name="ArticleTitle"> (cross-check: the meta alone is not trusted, a regenerating CMS
+may hold an older title); a visible element whose text is the <title> tag or one of its segments
+("headline_site name"); the leading lines of the body when the headline is printed only there; the
+nearest heading before the body; finally the meta or the <title> tag itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from .dom import join_title_lines, string_of, text_lines
+
+_SEPS = re.compile(r"\s*(?:_{1,2}|\||｜|--?|—+|－|::)\s*")
+_HINT = re.compile(r"title|tit\b|bt\b|headline|biaoti|ucaptitle|heading|article-?h", re.I)
+_TEXT_WITH = etree.XPath(".//text()[contains(., $p)]")
+_HEADINGS = frozenset("h1 h2 h3".split())
+
+
+def key(s: str | None) -> str:
+    """Comparison key: the text without any whitespace."""
+    return re.sub(r"[\s\u3000]+", "", s or "")
+
+
+def _inside(el, container) -> bool:
+    if container is None:
+        return False
+    return el is container or any(a is container for a in el.iterancestors())
+
+
+def _near(body_el, wanted: list[str], content):
+    """Elements (and a few of their ancestors) holding text that starts or ends a wanted title."""
+    seen: set = set()
+    for k in wanted:
+        for probe in {k[:4], k[-4:]}:
+            if len(probe) < 2:
+                continue
+            for t in _TEXT_WITH(body_el, p=probe):
+                el = t.getparent()
+                if t.is_tail:
+                    el = el.getparent()
+                for _ in range(4):
+                    if el is None or el in seen or el.tag in ("body", "html"):
+                        break
+                    seen.add(el)
+                    yield el
+                    el = el.getparent()
+
+
+def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: list[str],
+               enp: dict, select=None):
+    """(element or None, title text)."""
+    if select is not None:
+        el = select
+        t = join_title_lines(text_lines(el))
+        if t:
+            return el, t
+    for el in root.iter("ucaptitle"):
+        t = join_title_lines(text_lines(el))
+        if t and not _inside(el, content):
+            return el, t
+    meta_title = meta.get("articletitle") or enp.get("title") or meta.get("og:title") or meta.get("title") or ""
+    mkey, pkey = key(meta_title), key(page_title)
+    segments = [key(s) for s in _SEPS.split(page_title) if key(s)]
+    wanted = [k for k in [mkey, *segments] if k]
+    longest_seg = max((len(s) for s in segments), default=0)
+    best, best_score = None, 0.0
+    for el in _near(body_el, wanted, content):
+        if not isinstance(el.tag, str) or _inside(el, content):
+            continue
+        raw = string_of(el)
+        if len(raw) > 300:
+            continue
+        k = key(raw)
+        if len(k) < 4:
+            continue
+        if mkey and k == mkey:
+            score = 100.0
+        elif k == pkey or k in segments:
+            score = 90.0
+        elif pkey and k in pkey and len(k) >= 0.5 * longest_seg:
+            score = 50 + 30 * len(k) / max(len(pkey), 1)
+        elif mkey and k in mkey and len(k) >= 0.6 * len(mkey):
+            score = 50 + 30 * len(k) / len(mkey)
+        else:
+            continue
+        tag = el.tag
+        if tag in ("h1", "h2"):
+            score += 8
+        elif tag in ("h3", "h4", "strong", "b"):
+            score += 4
+        if _HINT.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            score += 5
+        parent = el.getparent()
+        if tag in ("a", "option", "li", "title") or (parent is not None and parent.tag == "a"):
+            score -= 30  # a link to this page in a list, a crumb or a share widget
+        # Equal scores: the innermost element wins (it was seen first) unless an ancestor adds a hint.
+        if score > best_score:
+            best, best_score = el, score
+    if best is not None and best_score >= 50:
+        return best, join_title_lines(text_lines(best))
+    # The headline printed only inside the body (国务院公报 pages): its leading lines spell the title.
+    want = mkey or (max(segments, key=len) if segments else "")
+    if want and body_lines:
+        acc = ""
+        for i, line in enumerate(body_lines[:5]):
+            acc += key(line)
+            if acc == want or (len(acc) >= 8 and acc in pkey and len(acc) >= 0.8 * len(want)):
+                return None, join_title_lines(body_lines[: i + 1])
+            if not want.startswith(acc) and acc not in pkey:
+                break
+    heading = _heading_before(body_el, content)
+    if heading is not None:
+        return heading, join_title_lines(text_lines(heading))
+    if meta_title:
+        return None, meta_title
+    if page_title:
+        return None, max(_SEPS.split(page_title), key=len)
+    return None, ""
+
+
+def _heading_before(body_el, content):
+    """The last heading-like element before the body (h1-h3 or a title class), for pages whose <title>
+    and meta say nothing useful."""
+    last = None
+    for el in body_el.iter():
+        if el is content:
+            break
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        if tag in _HEADINGS or (tag in ("div", "td", "p", "span") and _HINT.search(el.get("class", "") + " " +
+                                                                            el.get("id", ""))):
+            n = len(key(string_of(el)))
+            if 4 <= n <= 120 and el.getparent() is not None and el.getparent().tag != "a":
+                last = el
+    return last
