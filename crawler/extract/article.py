@@ -32,6 +32,7 @@ _WIDGET = re.compile(
     r"收藏本页|加入收藏|我要纠错)|字号[:：]?\s*[〖【\[]?\s*(?:默认|大|中|小|超大)|分享到[:：]?|【[大中小]】|"
     r"上一篇[:：]?|下一篇[:：]?|浏览次数[:：]?|访问量[:：]?|网站地图|ICP备|公网安备|网站标识码"
 )
+_FILE_TEXT = re.compile(r"\.(?:" + "|".join(sorted(FILE_EXTS)) + r")\s*$", re.I)
 _FOOTER_LINE = re.compile(r"版权所有.*(?:©|Copyright|ICP|主办|承办|技术支持|地址|电话)|(?:©|Copyright).*版权所有", re.I)
 _CRUMB_LABEL = re.compile(r"(?:您当前的位置|您现在的位置|当前位置|您的位置|所在位置|当前的位置|位置)\s*[:：]\s*(.+)")
 _CRUMB_HINT = re.compile(r"crumb|position|location|dqwz|weizhi|path|bread|nav_?path|current", re.I)
@@ -54,12 +55,23 @@ def extract_article(url: str, body: bytes, headers: Mapping | None = None,
         body_el = root
 
     content, family = _find_content(root, body_el, overrides)
-    body_lines = _clean_body(text_lines(content)) if content is not None else []
+    title_sel = _select(root, overrides["title"]) if overrides.get("title") else None
+    if family == "density" and content is not None:
+        # No CMS marked the body: the block found by density may start with the headline and its
+        # date/source line (and a 索引号 table). The headline is looked for anywhere, and the body is
+        # what follows it.
+        title_el, title = find_title(root, body_el, None, meta, page_title, [], enp, title_sel, stop=content)
+        if title_el is not None and any(a is content for a in title_el.iterancestors()) \
+                and _standalone(title_el, title):
+            content = density.split_after(content, title_el)
+        _peel_meta_lines(content)
+    body_lines = _dedupe_halves(_clean_body(text_lines(content))) if content is not None else []
+    if family == "density":
+        body_lines = _trim_density_body(body_lines, title)
+    else:
+        title_el, title = find_title(root, body_el, content, meta, page_title, body_lines, enp, title_sel)
     attachments = _attachments(url, content, root) if content is not None else []
     images = _images(url, content) if content is not None else []
-
-    title_sel = _select(root, overrides["title"]) if overrides.get("title") else None
-    title_el, title = find_title(root, body_el, content, meta, page_title, body_lines, enp, title_sel)
 
     xxgk = fields.find_xxgk(body_el, exclude=content)
     header, before, after = _regions(body_el, content, title_el)
@@ -155,10 +167,41 @@ def _find_content(root, body_el, overrides) -> tuple[etree._Element | None, str]
     return el, "density"
 
 
+def _is_meta_line(line: str) -> bool:
+    prefix, pairs = fields.labelled(line)
+    return bool(pairs) and len(prefix) <= 12 and all(lab in fields.META_LINE_LABELS for lab, _ in pairs)
+
+
+def _peel_meta_lines(content) -> None:
+    """Move the date/source/widget lines at the top of a density block out in front of it, so that
+    they read as the article's info line, not as body text."""
+    for child in list(content):
+        if not isinstance(child.tag, str):
+            continue
+        lines = text_lines(child)
+        if not lines:
+            continue
+        if not all(_is_meta_line(x) for x in lines):
+            break
+        tail, child.tail = child.tail, None
+        content.addprevious(child)
+        if tail and tail.strip():
+            content.text = (content.text or "") + tail
+
+
+def _standalone(el, title: str) -> bool:
+    """The headline element is a block of its own (not a bold first line inside a body paragraph)."""
+    block = el
+    while block.tag in density.INLINE and block.getparent() is not None:
+        block = block.getparent()
+    return re.sub(r"\s+", "", text_content(block)) == re.sub(r"\s+", "", title)
+
+
 def _has_content(el) -> bool:
-    if len(collapse(text_content(el))) >= 2:
+    # A family marker around a few characters (an empty template slot) is not the article.
+    if len(collapse(text_content(el))) >= 10:
         return True
-    return any(True for _ in el.iter("img"))
+    return next(el.iter("img"), None) is not None or next(el.iter("a"), None) is not None
 
 
 def _select(root, selector: str):
@@ -170,6 +213,30 @@ def _select(root, selector: str):
     except Exception:  # a bad selector in site data must not break the crawl
         return None
     return found[0] if found else None
+
+
+def _dedupe_halves(lines: list[str]) -> list[str]:
+    """A container holding the article twice (screen and elderly-friendly copy) reads once."""
+    n = len(lines)
+    if n >= 2 and n % 2 == 0 and lines[: n // 2] == lines[n // 2:]:
+        return lines[: n // 2]
+    return lines
+
+
+def _trim_density_body(lines: list[str], title: str) -> list[str]:
+    """A block found by density may start with the headline and the date/source line: drop those."""
+    tkey = re.sub(r"\s+", "", title or "")
+    i = 0
+    while i < len(lines) and i < 4:
+        line = lines[i]
+        if tkey and re.sub(r"\s+", "", line) == tkey:
+            i += 1
+            continue
+        if _is_meta_line(line):
+            i += 1
+            continue
+        break
+    return lines[i:]
 
 
 def _clean_body(lines: list[str]) -> list[str]:
@@ -209,13 +276,16 @@ def _attachments(url: str, content, root) -> list[dict]:
     for scope in scopes:
         for a in scope.iter("a"):
             href = (a.get("href") or "").strip()
-            if not href or href.startswith(("javascript:", "#", "mailto:")) or not _is_file_link(href):
+            if not href or href.startswith(("javascript:", "#", "mailto:")):
+                continue
+            link_text = text_of(a)
+            if not (_is_file_link(href) or _FILE_TEXT.search(link_text)):
                 continue
             absolute = urljoin(url, href)
             if absolute in seen:
                 continue
             seen.add(absolute)
-            out.append({"url": absolute, "text": text_of(a) or collapse(a.get("title"))})
+            out.append({"url": absolute, "text": link_text or collapse(a.get("title"))})
     return out
 
 

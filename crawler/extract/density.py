@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from lxml import etree
+
 from .dom import INVISIBLE, collapse, text_content
 
 _PUNCT = re.compile(r"[，。！？；：、“”‘’（）《》,.!?;:]")
@@ -18,8 +20,6 @@ _GOOD = re.compile(r"content|article|artic|zhengwen|zw|text|detail|xiangqing|new
 _BAD = re.compile(r"nav|foot|footer|side|sidebar|menu|comment|share|link|list|header|top|copyright|banner|"
                   r"crumb|position|location|related|xgwz|recommend|hot|tool|print|ewm|qrcode|search|login|ad[-_]|"
                   r"pager|page_?num|breadcrumb|dqwz", re.I)
-_HOLDERS = frozenset("div td section article main span font p center form li blockquote dd".split())
-_PARAS = frozenset("p div td span font li section article blockquote pre h2 h3 h4 h5 h6 center dd".split())
 
 
 def _own_text(el) -> str:
@@ -51,35 +51,39 @@ def _link_density(el) -> float:
     return min(1.0, links / total)
 
 
+INLINE = frozenset("span font strong b em i u a small big sub sup label abbr code".split())
+
+
 def best_block(body):
     """The element most likely to be the article body, or None when the page has no prose."""
     scores: dict = {}
+
+    def vote(el, amount: float) -> None:
+        if el is None or not isinstance(el.tag, str) or el.tag in INLINE or el.tag == "html":
+            return
+        if el not in scores:
+            scores[el] = _weight(el)
+        scores[el] += amount
+
     for el in body.iter():
-        if not isinstance(el.tag, str):
-            continue
         tag = el.tag
-        if tag in INVISIBLE or tag not in _PARAS:
+        if not isinstance(tag, str) or tag in INVISIBLE or tag == "a":
             continue
         text = _own_text(el)
         if len(text) < 20:
             continue
-        # Skip paragraphs that are themselves links (menus, lists of other articles).
-        if el.getparent() is not None and el.getparent().tag == "a":
-            continue
+        block = el
+        while block.tag in INLINE and block.getparent() is not None:
+            block = block.getparent()
+        if block.tag == "a" or any(a.tag == "a" for a in el.iterancestors()):
+            continue  # link text: menus and lists of other articles
         score = 1.0 + len(_PUNCT.findall(text)) + min(len(text) / 100.0, 3.0)
-        holders = [el] if tag in ("td", "div") and len(text) >= 60 else []
-        parent = el.getparent()
+        if block.tag not in ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote"):
+            vote(block, score)  # text straight in a container (<td>text<br>text</td>)
+        parent = block.getparent()
+        vote(parent, score)
         if parent is not None:
-            holders.append(parent)
-            gp = parent.getparent()
-            if gp is not None:
-                holders.append(gp)
-        for n, h in enumerate(holders):
-            if not isinstance(h.tag, str) or h.tag not in _HOLDERS | {"body"}:
-                continue
-            if h not in scores:
-                scores[h] = _weight(h)
-            scores[h] += score if n < len(holders) - 1 or len(holders) == 1 else score / 2
+            vote(parent.getparent(), score / 2)
     if not scores:
         return None
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:5]
@@ -89,3 +93,35 @@ def best_block(body):
         if s > best_score:
             best, best_score = el, s
     return best
+
+
+def split_after(block, marker):
+    """Move everything in block that follows marker (in document order) into a new <div> placed right
+    after block, and return it. Used to cut a headline and its info line off a density block."""
+    box = etree.Element("div")
+    box.set("data-govnews", "after-title")
+    parts = []
+    node = marker
+    while node is not None and node is not block:
+        parent = node.getparent()
+        if node.tail and node.tail.strip():
+            parts.append(node.tail)
+            node.tail = None
+        else:
+            parts.append(None)
+        parts.append(list(node.itersiblings()))
+        node = parent
+    # parts alternate: tail text after a node, then that node's following siblings (deepest level first).
+    for item in parts:
+        if item is None:
+            continue
+        if isinstance(item, str):
+            if len(box):
+                box[-1].tail = (box[-1].tail or "") + item
+            else:
+                box.text = (box.text or "") + item
+            continue
+        for sib in item:
+            box.append(sib)
+    block.addnext(box)
+    return box

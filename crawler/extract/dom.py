@@ -49,7 +49,37 @@ def parse(text: str) -> etree._Element:
             root = None
     if root is None:
         root = etree.fromstring("<html><body></body></html>", _PARSER)
+    _merge_trailing_documents(root)
     return root
+
+
+def _merge_trailing_documents(root) -> None:
+    """Fold later top-level <html> elements into the first one's <head>/<body>.
+
+    Server-side includes often carry their own </body></html>; libxml2 then starts a second document
+    element after the first, and the article may be in it.
+    """
+    extra = [s for s in root.itersiblings() if s.tag == "html"]
+    if not extra:
+        return
+    body = root.find("body")
+    if body is None:
+        body = etree.SubElement(root, "body")
+    head = root.find("head")
+    for doc in extra:
+        for part in list(doc):
+            if part.tag == "head" and head is not None:
+                for child in list(part):
+                    head.append(child)
+            elif part.tag == "body":
+                if part.text and part.text.strip():
+                    body.append(etree.Comment("merged"))
+                    body[-1].tail = part.text
+                for child in list(part):
+                    body.append(child)
+            else:
+                body.append(part)
+        # The emptied top-level element stays (lxml cannot detach a document-level sibling).
 
 
 def collapse(s: str | None) -> str:
@@ -81,8 +111,62 @@ def drop_tree(el) -> None:
     parent.remove(el)
 
 
+def _stylesheet_hidden(root) -> list:
+    """Elements a page-level <style> hides outright with a plain .class or #id rule (display:none).
+
+    Rules inside @media blocks are skipped: those hide things only on some screens (mobile headers).
+    Elderly-friendly and print copies of an article are often hidden this way.
+    """
+    names: list[str] = []
+    for style in root.iter("style"):
+        css = _CSS_COMMENT.sub("", style.text or "")
+        for selectors, decl in _top_level_rules(css):
+            if not _HIDDEN_STYLE.search(decl):
+                continue
+            for sel in selectors.split(","):
+                sel = sel.strip()
+                if _SIMPLE_SELECTOR.fullmatch(sel):
+                    names.append(sel)
+    found = []
+    for sel in names:
+        name = sel[1:]
+        if sel[0] == "#":
+            found += root.xpath("//*[@id=$n]", n=name)
+        else:
+            found += root.xpath("//*[contains(concat(' ', normalize-space(@class), ' '), $n)]", n=f" {name} ")
+    return found
+
+
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_SIMPLE_SELECTOR = re.compile(r"[.#][A-Za-z_][\w-]*")
+
+
+def _top_level_rules(css: str):
+    i, n = 0, len(css)
+    while i < n:
+        brace = css.find("{", i)
+        if brace < 0:
+            return
+        head = css[i:brace].strip()
+        # Find the matching close brace (at-rules like @media nest rules inside).
+        depth, j = 1, brace + 1
+        while j < n and depth:
+            if css[j] == "{":
+                depth += 1
+            elif css[j] == "}":
+                depth -= 1
+            j += 1
+        if not head.startswith("@"):
+            yield head, css[brace + 1:j - 1]
+        i = j
+
+
 def drop_invisible(root) -> None:
-    """Remove scripts, styles and inline-hidden elements (keeping their tail text)."""
+    """Remove scripts, styles and hidden elements (inline style, hidden attribute, page stylesheet)."""
+    hidden_by_css = _stylesheet_hidden(root) if root.find(".//style") is not None else []
+    for el in hidden_by_css:
+        if el.tag not in ("html", "body") and el.getparent() is not None:
+            drop_tree(el)
     for el in _DROP_XPATH(root):
         if el.tag in ("html", "body"):
             continue

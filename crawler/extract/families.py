@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .dom import string_of
+
 # Comment pairs that CMS templates wrap around the article body.
 MARKER_PAIRS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
     ("hanweb", re.compile(r"ZJEG_RSS\.content\.begin", re.I), re.compile(r"ZJEG_RSS\.content\.end", re.I)),
@@ -116,8 +118,11 @@ def candidates(root) -> Iterator[Candidate]:
     yield from _comment_ranges(root)
     yield from _meta_range(root)
     for family, xp in SELECTORS:
-        found = root.xpath(xp)
-        for el in _outermost(found):
+        found = _outermost(root.xpath(xp))
+        if len(found) > 1:
+            # Several blocks of one kind (a summary box and the article): the one with most text.
+            found.sort(key=lambda e: len(string_of(e).strip()), reverse=True)
+        for el in found:
             yield Candidate(family, el)
 
 

@@ -31,6 +31,10 @@ WRITTEN_LABELS = ("成文日期", "印发日期", "发文日期")
 SOURCE_LABELS = ("信息来源", "文章来源", "稿件来源", "内容来源", "新闻来源", "来源", "出处")
 AUTHOR_LABELS = ("作者",)
 EDITOR_LABELS = ("责任编辑", "编辑")
+# Labels of the date/source line under a headline (and its widgets), never article text on their own.
+META_LINE_LABELS = frozenset(PUBLISHED_LABELS + SOURCE_LABELS + AUTHOR_LABELS + EDITOR_LABELS + (
+    "稿源", "更新时间", "更新日期", "浏览次数", "浏览量", "访问量", "阅读次数", "阅读量", "点击数", "点击率", "点击",
+    "字号", "字体", "分享到", "打印", "审核", "校对", "摄影"))
 
 
 def labelled(line: str) -> tuple[str, list[tuple[str, str]]]:

@@ -19,6 +19,8 @@ _SEPS = re.compile(r"\s*(?:_{1,2}|\||｜|--?|—+|－|::)\s*")
 _HINT = re.compile(r"title|tit\b|bt\b|headline|biaoti|ucaptitle|heading|article-?h", re.I)
 _TEXT_WITH = etree.XPath(".//text()[contains(., $p)]")
 _HEADINGS = frozenset("h1 h2 h3".split())
+# Date/source lines and widgets are centred too; they are not headlines.
+_INFO_LINE = re.compile(r"(?:19|20)\d\d[-/.年]\d|[:：]|来源|浏览|字号|打印|分享")
 
 
 def key(s: str | None) -> str:
@@ -52,8 +54,8 @@ def _near(body_el, wanted: list[str], content):
 
 
 def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: list[str],
-               enp: dict, select=None):
-    """(element or None, title text)."""
+               enp: dict, select=None, stop=None):
+    """(element or None, title text). `stop`: where the body starts when content is not yet known."""
     if select is not None:
         el = select
         t = join_title_lines(text_lines(el))
@@ -68,6 +70,7 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
     segments = [key(s) for s in _SEPS.split(page_title) if key(s)]
     wanted = [k for k in [mkey, *segments] if k]
     longest_seg = max((len(s) for s in segments), default=0)
+    site = key(meta.get("sitename"))
     best, best_score = None, 0.0
     for el in _near(body_el, wanted, content):
         if not isinstance(el.tag, str) or _inside(el, content):
@@ -80,7 +83,7 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
             continue
         if mkey and k == mkey:
             score = 100.0
-        elif k == pkey or k in segments:
+        elif k == pkey or (k in segments and len(k) >= 0.5 * longest_seg and k != site):
             score = 90.0
         elif pkey and k in pkey and len(k) >= 0.5 * longest_seg:
             score = 50 + 30 * len(k) / max(len(pkey), 1)
@@ -113,7 +116,7 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
                 return None, join_title_lines(body_lines[: i + 1])
             if not want.startswith(acc) and acc not in pkey:
                 break
-    heading = _heading_before(body_el, content)
+    heading = _heading_before(body_el, content if content is not None else stop)
     if heading is not None:
         return heading, join_title_lines(text_lines(heading))
     if meta_title:
@@ -133,9 +136,13 @@ def _heading_before(body_el, content):
         tag = el.tag
         if not isinstance(tag, str):
             continue
-        if tag in _HEADINGS or (tag in ("div", "td", "p", "span") and _HINT.search(el.get("class", "") + " " +
-                                                                            el.get("id", ""))):
-            n = len(key(string_of(el)))
-            if 4 <= n <= 120 and el.getparent() is not None and el.getparent().tag != "a":
+        if tag in _HEADINGS or (tag in ("div", "td", "p", "span", "strong", "b", "font") and (
+                _HINT.search(el.get("class", "") + " " + el.get("id", ""))
+                or (el.get("align") or "").lower() == "center"
+                or "center" in (el.get("style") or "").replace(" ", "").lower())):
+            text = string_of(el)
+            n = len(key(text))
+            if 4 <= n <= 120 and el.getparent() is not None and el.getparent().tag != "a" \
+                    and not _INFO_LINE.search(text):
                 last = el
     return last
