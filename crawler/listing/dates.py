@@ -47,6 +47,15 @@ def is_date_only(text: str) -> bool:
     return not t and find_date(text) is not None
 
 
+SHORT = re.compile(r"^[\s\[\](（）【】]*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?[\s\[\])）】]*$")
+
+
+def is_short_date(text: str) -> bool:
+    """A date-only text without its year ("05-09", "[5月9日]"): lists that show the year elsewhere."""
+    m = SHORT.match(text or "")
+    return bool(m) and 1 <= int(m[1]) <= 12 and 1 <= int(m[2]) <= 31
+
+
 def date_from_url(url: str) -> str | None:
     """A date written in an article URL path (t20240105_1.html, /art/2024/1/5/...), or None."""
     for m in URL_DATE.finditer(url or ""):

@@ -133,6 +133,10 @@ def _pager_anchors(root: etree._Element) -> list[tuple[etree._Element, str]]:
         if any(isinstance(p.tag, str) and p.tag in SKIP_TAGS for p in a.iterancestors()):
             continue
         text = norm_space(a.text_content()) or norm_space(a.get("title") or "")
+        if not text:
+            for img in a.iter("img"):
+                text = norm_space(img.get("alt") or img.get("title") or "")
+                break
         out.append((a, text))
     return out
 
@@ -144,9 +148,13 @@ def _resolvable(href: str | None) -> bool:
     return not h.startswith(("javascript:", "#", "mailto:"))
 
 
+def _bare(text: str) -> str:
+    return re.sub(r"[\s\[\]【】()（）<>«»‹›]", "", text)
+
+
 def next_link(root: etree._Element, base: str, url: str) -> Pager | None:
     anchors = _pager_anchors(root)
-    strong = [a for a, t in anchors if NEXT_STRONG.match(t.replace(" ", "")) or NEXT_STRONG.match(t)]
+    strong = [a for a, t in anchors if NEXT_STRONG.match(t) or NEXT_STRONG.match(_bare(t))]
     strong += [a for a, t in anchors if a not in strong and "next" in (a.get("class") or "").lower().split()]
     weak = [a for a, t in anchors if NEXT_WEAK.match(t)]
     for group in (strong, weak):

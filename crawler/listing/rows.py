@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 import lxml.html
 from lxml import etree
 
-from .dates import date_from_url, find_date, is_date_only
+from .dates import date_from_url, find_date, is_date_only, is_short_date
 
 SKIP_TAGS = {"script", "style", "noscript", "template", "textarea", "select", "option"}
 STOP_TAGS = {"body", "html"}
@@ -108,12 +108,18 @@ def _is_title_anchor(a: etree._Element, title: str) -> bool:
 
 
 def _row_date(row: etree._Element, anchor: etree._Element) -> str | None:
+    """The row's date; "" when the row shows a date without its year (the URL may still date it)."""
     texts = list(_visible_texts(row, anchor))
     for text, _inside in texts:
         if is_date_only(text):
             return find_date(text)
     outside = " ".join(t for t, inside in texts if not inside)
-    return find_date(outside)
+    found = find_date(outside)
+    if found:
+        return found
+    if any(is_short_date(t) for t, _ in texts):
+        return ""
+    return None
 
 
 def _signature(el: etree._Element) -> tuple:
@@ -148,8 +154,11 @@ def _find_rows(root: etree._Element, base: str, dated: bool) -> list[Row]:
     anchors = _title_anchors(root)
     href_of = {a: urljoin(base, a.get("href").strip()) for a, _ in anchors}
     # Distinct title-link URLs under each element, counted once per element.
+    # Short links (category labels like "部门动态" before a title) do not end a row.
     counts: dict[etree._Element, set[str]] = {}
-    for a, _ in anchors:
+    for a, title in anchors:
+        if len(title) < 8:
+            continue
         for node in [a, *a.iterancestors()]:
             counts.setdefault(node, set()).add(href_of[a])
     rows = []
@@ -159,13 +168,13 @@ def _find_rows(root: etree._Element, base: str, dated: bool) -> list[Row]:
         for _ in range(7):
             if node is None or not isinstance(node.tag, str) or node.tag in STOP_TAGS:
                 break
-            if len(counts.get(node, ())) > 1:
+            if len(counts.get(node, set()) - {url}) > 0:
                 break
             last_alone = node
             if dated:
                 date = _row_date(node, a)
-                if date:
-                    found = Row(node, a, url, title, date)
+                if date is not None:
+                    found = Row(node, a, url, title, date or None)
                     break
             node = node.getparent()
         if not dated and last_alone is not None:
@@ -173,7 +182,11 @@ def _find_rows(root: etree._Element, base: str, dated: bool) -> list[Row]:
         if found is not None:
             found.signature = _signature(found.element)
             rows.append(found)
-    return rows
+    # An element that is the "row" of several different links is a box, not a row.
+    owners: dict[etree._Element, set[str]] = {}
+    for r in rows:
+        owners.setdefault(r.element, set()).add(r.url)
+    return [r for r in rows if len(owners[r.element]) == 1]
 
 
 def _lca(elements: list[etree._Element]) -> etree._Element | None:
