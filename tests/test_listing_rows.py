@@ -82,3 +82,26 @@ def test_gbk_bytes_are_decoded() -> None:
     body = _page(f"<ul>{rows}</ul>").decode().replace('charset="utf-8"', 'charset="gbk"').encode("gbk")
     got = extract_listing(URL, body, {"Content-Type": "text/html; charset=gbk"})
     assert got["items"][2]["title"] == "示例县召开第2次防汛抗旱工作会议" and got["encoding"] == "gb18030"
+
+
+def test_trs_static_json_with_upper_case_keys() -> None:
+    import json
+
+    body = json.dumps([
+        {"TITLE": "示例市召开城市更新工作推进会", "URL": "./202401/content_101.htm", "DOCRELPUBTIME": "2024-01-05 09:30"},
+        {"TITLE": "示例市部署春节前安全生产检查", "URL": "./202401/content_100.htm", "DOCRELPUBTIME": "2024-01-04"},
+    ], ensure_ascii=False).encode()
+    got = extract_listing("http://www.example.gov.cn/yaowen/liebiao/LIEBIAO.json", body)
+    assert got["mechanism"] == "json-records"
+    assert [(i["url"], i["date"]) for i in got["items"]] == [
+        ("http://www.example.gov.cn/yaowen/liebiao/202401/content_101.htm", "2024-01-05"),
+        ("http://www.example.gov.cn/yaowen/liebiao/202401/content_100.htm", "2024-01-04")]
+
+
+def test_hanweb_datastore_printed_escaped() -> None:
+    recs = "".join(f"&lt;record&gt;&lt;![CDATA[&lt;li&gt;&lt;a href=\"/art/2024/3/{d}/art_60096_{d}.html\"&gt;"
+                   f"示例省政府召开第{d}次常务会议研究部署重点工作&lt;/a&gt;&lt;span&gt;2024-03-{d}&lt;/span&gt;&lt;/li&gt;]]&gt;&lt;/record&gt;"
+                   for d in (12, 11, 10))
+    body = f"<html><body><div id='1'>&lt;datastore&gt;&lt;recordset&gt;{recs}&lt;/recordset&gt;&lt;/datastore&gt;</div></body></html>"
+    got = extract_listing("http://www.example.gov.cn/col/col60096/index.html", body.encode())
+    assert [i["date"] for i in got["items"]] == ["2024-03-12", "2024-03-11", "2024-03-10"]

@@ -27,7 +27,8 @@ FORM = "application/x-www-form-urlencoded; charset=UTF-8"
 
 
 def has_datastore(text: str) -> bool:
-    return "<datastore" in text.lower() and "<record" in text.lower()
+    low = text.lower()
+    return ("<datastore" in low and "<record" in low) or "&lt;record&gt;" in low
 
 
 def is_dataproxy_xml(text: str) -> bool:
@@ -38,6 +39,8 @@ def is_dataproxy_xml(text: str) -> bool:
 def records(text: str, url: str) -> list[dict]:
     """One item per <record>: its title link, list title and date."""
     items, seen = [], set()
+    if "<record" not in text.lower() and "&lt;record&gt;" in text.lower():
+        text = htmlmod.unescape(text)  # some templates print the datastore escaped
     for m in RECORD.finditer(text):
         fragment = m.group(1) if m.group(1) is not None else htmlmod.unescape(m.group(2) or "")
         root = parse_html(fragment)

@@ -15,7 +15,7 @@ from .rows import find_items, norm_space, parse_html
 
 TITLE_KEYS = ("title", "name", "docTitle", "doctitle", "subject", "tit", "showTitle", "DOCTITLE")
 URL_KEYS = ("url", "pcUrl", "link", "href", "docUrl", "docurl", "urls", "DOCPUBURL", "pubUrl", "chnlUrl")
-DATE_KEYS = ("pubDate", "publishTime", "publishDate", "pubdate", "date", "releaseTime", "docRelTime",
+DATE_KEYS = ("docRelPubTime", "pubDate", "publishTime", "publishDate", "pubdate", "date", "releaseTime", "docRelTime",
              "createTime", "time", "DOCRELTIME", "pubTime", "publish_time", "created")
 TOTAL_PAGE_KEYS = ("totalPage", "totalPages", "pageCount", "pages", "totalpage", "total_page", "pagecount",
                    "pageTotal")
@@ -49,9 +49,12 @@ def _walk(obj: object, depth: int = 0):
 
 
 def _first(d: dict, keys: tuple[str, ...]) -> object:
+    """The first non-empty value under one of `keys`, matched case-insensitively (TRS JSON is upper case)."""
+    lower = {str(k).lower(): v for k, v in d.items()}
     for k in keys:
-        if k in d and d[k] not in (None, ""):
-            return d[k]
+        v = lower.get(k.lower())
+        if v not in (None, ""):
+            return v
     return None
 
 
