@@ -33,6 +33,7 @@ _WIDGET = re.compile(
     r"上一篇[:：]?|下一篇[:：]?|浏览次数[:：]?|访问量[:：]?|网站地图|ICP备|公网安备|网站标识码"
 )
 _FILE_TEXT = re.compile(r"\.(?:" + "|".join(sorted(FILE_EXTS)) + r")\s*$", re.I)
+_PREV_NEXT = re.compile(r"^[【\[]?\s*(?:上一篇|下一篇|上一条|下一条|上篇|下篇)\s*[】\]]?\s*[:：]")
 _FOOTER_LINE = re.compile(r"版权所有.*(?:©|Copyright|ICP|主办|承办|技术支持|地址|电话)|(?:©|Copyright).*版权所有", re.I)
 _CRUMB_LABEL = re.compile(r"(?:您当前的位置|您现在的位置|当前位置|您的位置|所在位置|当前的位置|位置)\s*[:：]\s*(.+)")
 _CRUMB_HINT = re.compile(r"crumb|position|location|dqwz|weizhi|path|bread|nav_?path|current", re.I)
@@ -242,7 +243,7 @@ def _trim_density_body(lines: list[str], title: str) -> list[str]:
 def _clean_body(lines: list[str]) -> list[str]:
     out = []
     for line in lines:
-        if _FOOTER_LINE.search(line):
+        if _FOOTER_LINE.search(line) or _PREV_NEXT.match(line):
             continue
         stripped = _WIDGET.sub("", line)
         if stripped != line and len(re.sub(r"[\s【】〖〗\[\]|:：>＞]", "", stripped)) <= 6:
@@ -323,7 +324,13 @@ def _regions(body_el, content, title_el):
         el.tail = None
         parent.replace(el, stub)
         saved.append((el, stub))
-    lines = text_lines(body_el, mark_links=True)
+    lines = []
+    for line in text_lines(body_el, mark_links=True):
+        # A marker inside a table-row line: split the row around it.
+        for piece in re.split("(\ue000BODY\ue000|\ue000TITLE\ue000)", line):
+            piece = piece.strip()
+            if piece:
+                lines.append(piece)
     for el, stub in saved:
         el.tail = stub.tail
         stub.getparent().replace(stub, el)
@@ -384,6 +391,11 @@ def _published(root, overrides, labels, header, xxgk, meta, enp, url) -> str | N
     d = _label_date(labels, fields.PUBLISHED_LABELS)
     if d:
         return d
+    # 开普云 prints the date in its own <publishtime> element, sometimes without a label.
+    for el in root.iter("publishtime"):
+        d = dates.parse_date(text_of(el))
+        if d:
+            return d
     d = dates.parse_date(_first(xxgk, ("发布日期", "生成日期", "发布时间", "公开日期")))
     if d:
         return d
@@ -411,10 +423,9 @@ def _source(root, overrides, labels, xxgk, meta, enp) -> str | None:
         el = _select(root, sel)
         if el is not None:
             t = text_of(el)
-            _, pairs = fields.labelled(t)
-            if pairs:
-                return pairs[0][1] or None
-            return t or None
+            # "来源：X" / "供稿单位：X": whatever the label, the value is what follows it.
+            m = re.match(r"^[^:：]{1,8}[:：]\s*(.+)$", t)
+            return (m[1] if m else t).strip() or None
     v = _label_value(labels, fields.SOURCE_LABELS + ("稿源",))
     if v:
         return v
@@ -432,12 +443,12 @@ def _breadcrumb(body_el, before) -> str | None:
         line = line.replace(LINK_MARK, "")
         m = _CRUMB_LABEL.search(line)
         if m and (">" in m[1] or "＞" in m[1] or "»" in m[1] or "→" in m[1]):
-            return m[1].strip()
+            return m[1].strip().rstrip(" >＞»→")
     for el in body_el.iter("div", "td", "span", "p", "ul", "nav"):
         name = f"{el.get('class', '')} {el.get('id', '')}"
         if _CRUMB_HINT.search(name):
             t = text_of(el)
             if 2 <= len(t) <= 200 and any(s in t for s in (">", "＞", "»", "→")):
                 m = _CRUMB_LABEL.search(t)
-                return (m[1] if m else t).strip()
+                return (m[1] if m else t).strip().rstrip(" >＞»→")
     return None

@@ -14,12 +14,17 @@ from lxml import etree
 
 from .dom import INVISIBLE, collapse, text_content
 
-_PUNCT = re.compile(r"[，。！？；：、“”‘’（）《》,.!?;:]")
-_GOOD = re.compile(r"content|article|artic|zhengwen|zw|text|detail|xiangqing|news_?con|con_?text|main|body|"
-                   r"zoom|neirong|nr|wenzhang", re.I)
+# Prose punctuation: label lines ("地址:") and footers ("|") use colons and bars, sentences do not.
+_PUNCT = re.compile(r"[，。！？；、“”‘’《》,.!?;]")
+_FOOTERISH = re.compile(r"ICP备|公网安备|网站标识码|版权所有|主办单位|承办单位|技术支持|Copyright|©", re.I)
+_GOOD = re.compile(r"content|article|artic|zhengwen|zw|text|txt|detail|xiangqing|news_?con|con_?text|"
+                   r"zoom|neirong|wenzhang", re.I)
 _BAD = re.compile(r"nav|foot|footer|side|sidebar|menu|comment|share|link|list|header|top|copyright|banner|"
                   r"crumb|position|location|related|xgwz|recommend|hot|tool|print|ewm|qrcode|search|login|ad[-_]|"
                   r"pager|page_?num|breadcrumb|dqwz", re.I)
+_TABLE_PARTS = frozenset(("tr", "tbody", "thead", "tfoot", "table"))
+_PARA_LIKE = frozenset(("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote"))
+INLINE = frozenset("span font strong b em i u a small big sub sup label abbr code".split())
 
 
 def _own_text(el) -> str:
@@ -31,16 +36,24 @@ def _own_text(el) -> str:
     return collapse("".join(parts))
 
 
-def _weight(el) -> float:
+def _factor(el) -> float:
+    """Class and id names: content-like names help, navigation/footer-like names hurt."""
     name = f"{el.get('class', '')} {el.get('id', '')}"
     if not name.strip():
-        return 0.0
-    w = 0.0
+        return 1.0
+    f = 1.0
     if _GOOD.search(name):
-        w += 25
+        f *= 1.3
     if _BAD.search(name):
-        w -= 25
-    return w
+        f *= 0.5
+    return f
+
+
+def _container(el):
+    # Votes skip table plumbing: a data table's rows vote for whatever holds the table.
+    while el is not None and el.tag in _TABLE_PARTS:
+        el = el.getparent()
+    return el
 
 
 def _link_density(el) -> float:
@@ -61,35 +74,34 @@ def best_block(body):
     def vote(el, amount: float) -> None:
         if el is None or not isinstance(el.tag, str) or el.tag in INLINE or el.tag == "html":
             return
-        if el not in scores:
-            scores[el] = _weight(el)
-        scores[el] += amount
+        scores[el] = scores.get(el, 0.0) + amount
 
     for el in body.iter():
         tag = el.tag
         if not isinstance(tag, str) or tag in INVISIBLE or tag == "a":
             continue
         text = _own_text(el)
-        if len(text) < 20:
+        n = len(text)
+        if n < 8 or _FOOTERISH.search(text):
             continue
         block = el
         while block.tag in INLINE and block.getparent() is not None:
             block = block.getparent()
         if block.tag == "a" or any(a.tag == "a" for a in el.iterancestors()):
             continue  # link text: menus and lists of other articles
-        score = 1.0 + len(_PUNCT.findall(text)) + min(len(text) / 100.0, 3.0)
-        if block.tag not in ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote"):
+        score = 1.0 + len(_PUNCT.findall(text)) + min(n / 50.0, 4.0) if n >= 20 else n / 20.0
+        if block.tag not in _PARA_LIKE:
             vote(block, score)  # text straight in a container (<td>text<br>text</td>)
-        parent = block.getparent()
+        parent = _container(block.getparent())
         vote(parent, score)
         if parent is not None:
-            vote(parent.getparent(), score / 2)
+            vote(_container(parent.getparent()), score / 2)
     if not scores:
         return None
-    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:5]
+    ranked = sorted(scores.items(), key=lambda kv: kv[1] * _factor(kv[0]), reverse=True)[:6]
     best, best_score = None, -math.inf
     for el, s in ranked:
-        s *= 1.0 - _link_density(el)
+        s *= _factor(el) * (1.0 - _link_density(el))
         if s > best_score:
             best, best_score = el, s
     return best

@@ -190,11 +190,24 @@ class _Lines:
                 self.lines.append(line)
 
 
+_LAYOUT_BLOCKS = ("table", "h1", "h2", "h3", "h4", "h5", "h6", "p", "div", "ul", "ol", "dl", "form")
+
+
 def _is_layout_row(tr) -> bool:
-    """A row whose cells hold whole tables is page layout, not a data table: its cells are blocks."""
+    """A row whose cells hold whole tables, headings or many blocks is page layout, not a data table:
+    its cells read as blocks. (Data-table cells with a paragraph or two stay one line per row.)"""
     for cell in tr:
-        if cell.tag in ("td", "th") and next(cell.iter("table"), None) is not None:
-            return True
+        if cell.tag not in ("td", "th"):
+            continue
+        n = 0
+        for d in cell.iter(*_LAYOUT_BLOCKS):
+            if d is cell:
+                continue
+            if d.tag == "table" or d.tag[0] == "h":
+                return True
+            n += 1
+            if n >= 4:
+                return True
     return False
 
 

@@ -10,6 +10,7 @@ nearest heading before the body; finally the meta or the <title> tag itself.
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
 from lxml import etree
 
@@ -21,6 +22,12 @@ _TEXT_WITH = etree.XPath(".//text()[contains(., $p)]")
 _HEADINGS = frozenset("h1 h2 h3".split())
 # Date/source lines and widgets are centred too; they are not headlines.
 _INFO_LINE = re.compile(r"(?:19|20)\d\d[-/.年]\d|[:：]|来源|浏览|字号|打印|分享")
+
+
+def _similar(a: str, b: str) -> float:
+    if abs(len(a) - len(b)) > 0.2 * max(len(a), len(b)):
+        return 0.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
 def key(s: str | None) -> str:
@@ -71,6 +78,8 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
     wanted = [k for k in [mkey, *segments] if k]
     longest_seg = max((len(s) for s in segments), default=0)
     site = key(meta.get("sitename"))
+    # The <title> segments that can be the headline (not the short site-name segments).
+    headline_like = [w for w in [mkey, pkey, *segments] if w and w != site and len(w) >= 0.5 * longest_seg]
     best, best_score = None, 0.0
     for el in _near(body_el, wanted, content):
         if not isinstance(el.tag, str) or _inside(el, content):
@@ -90,7 +99,11 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
         elif mkey and k in mkey and len(k) >= 0.6 * len(mkey):
             score = 50 + 30 * len(k) / len(mkey)
         else:
-            continue
+            # Near-equal to the meta or <title> headline (a typo fixed on one side, a truncated tag).
+            ratio = max((_similar(k, w) for w in headline_like), default=0.0)
+            if ratio < 0.85:
+                continue
+            score = 40 + 20 * ratio
         tag = el.tag
         if tag in ("h1", "h2"):
             score += 8

@@ -1,0 +1,141 @@
+"""One test per extraction mechanism, each on its own authored fixture page (fixtures/pages/)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from crawler.extract import extract_article
+
+PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
+
+
+def extract(rel: str, **kw) -> dict:
+    page = PAGES / rel
+    exp = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    headers = kw.pop("headers", exp.get("_headers"))
+    overrides = kw.pop("overrides", exp.get("_overrides"))
+    return extract_article(kw.pop("url", exp["url"]), page.read_bytes(), headers, overrides)
+
+
+def test_hanweb_markers_xxgk_table_and_meta_pubdate() -> None:
+    rec = extract("hanweb/art_1229_4567890.html")
+    assert rec["family"] == "hanweb"
+    # Only 成文日期 is displayed: it is written_date; published falls back to the CMS's PubDate (date part).
+    assert rec["written_date"] == "2025-01-06"
+    assert rec["published"] == "2025-01-08"
+    # Padded labels (索  引  号) read as 索引号; the table printed again for print is read once.
+    assert rec["xxgk"]["索引号"] == "000014349/2025-00108"
+    assert rec["index_no"] == "000014349/2025-00108" and rec["doc_no"] == "示政办发〔2025〕3号"
+    assert rec["source"] == "示例省人民政府办公厅"  # 发文机关; the hidden 来源 div is not body text
+    assert "来源" not in rec["body"]
+    assert rec["attachments"][0]["url"].endswith("downfile.jsp?classid=0&filename=2f4c6a1d9e3b4c1a8f7e6d5c4b3a2910.docx")
+    assert rec["body"].split("\n")[-1] == "（此件主动公开）"
+
+
+def test_ucap_publishtime_wins_over_regenerated_meta_and_hidden_copy_dropped() -> None:
+    rec = extract("ucap/0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f.html")
+    assert rec["family"] == "ucap"
+    assert rec["published"] == "2023-06-14T15:20:00+08:00"  # PubDate meta says 2024-11-30 (regenerated)
+    assert rec["source"] is None  # 来源： is shown empty; ContentSource meta is empty
+    assert rec["body"].count("近日，城关镇") == 1  # the display:none elderly copy is not read
+
+
+def test_ucap_xxgk_dl_layout_and_stylesheet_hidden_copy() -> None:
+    rec = extract("ucap/6f1e2d3c4b5a69788796a5b4c3d2e1f0.html")
+    assert rec["published"] == "2025-02-28"  # 生成日期 in the dl/dd table; not the related-article date
+    assert rec["source"] == "示例县统计局"  # 责任部门
+    assert rec["xxgk"]["公开方式"] == "主动公开"
+    # .oldage-version{display:none} in the page's <style>: the copy is dropped.
+    assert rec["body"].count("全年粮食总产量") == 1
+    assert rec["images"][0]["alt"] == "图1 地区生产总值及增速"
+
+
+def test_enorth_enpcontent_and_editor_line() -> None:
+    rec = extract("enorth/content_2004518.html")
+    assert rec["family"] == "enorth"
+    assert rec["published"] == "2024-08-12T09:05:00+08:00"  # unlabelled date in the info list
+    assert rec["source"] == "科技日报"
+    assert rec["author"] == "林晓"  # 作者 is empty; 编辑 line after the body
+    assert "分享到" not in rec["body"] and "编辑" not in rec["body"]
+
+
+def test_gongbao_title_only_in_body_and_firstpublishedtime() -> None:
+    rec = extract("gongbao/content_5501234.html")
+    # Two documents in one file (an include with its own </html>): the article is in the second.
+    assert rec["title"] == "示例委员会关于修订城市绿化管理办法的决定"
+    assert rec["body"].startswith("示例委员会\n关于修订城市绿化管理办法的决定\n")  # heading kept in body
+    assert rec["published"] == "2025-01-20"  # no date shown: <meta name="firstpublishedtime">
+    assert "扫一扫" not in rec["body"]
+
+
+def test_density_fallback_on_unknown_cms() -> None:
+    rec = extract("generic/density_unknown_cms.html")
+    assert rec["family"] == "density"
+    # <title> has a one-character typo; the visible headline is taken.
+    assert rec["title"] == "市农业农村局召开春耕备耕工作调度会"
+    assert rec["published"] == "2025-01-06T10:30:00+08:00"  # not the "今天是" date in the site header
+    assert (rec["source"], rec["author"]) == ("市农业农村局", "张明")
+    lines = rec["body"].split("\n")
+    assert lines[0].startswith("1月6日，市农业农村局召开")  # headline and info line cut off
+    assert "化肥 12.6万吨 +3.1%" in lines  # table row = one line
+    assert lines[-1] == "二〇二五年一月三日"  # signature date stays body, never published
+    assert not any(x in rec["body"] for x in ("工作动态", "上一篇", "打印本页", "版权所有"))
+
+
+def test_meta_crosscheck_split_title_commented_metadata_hidden_attachments() -> None:
+    rec = extract("generic/meta_crosscheck.html")
+    assert rec["title"] == "一图读懂《示例市促进民营经济发展若干措施》"  # <div> second line joined
+    assert rec["published"] == "2025-01-06"  # displayed 2025/1/6 beats PubDate 2025-04-18 and the comment
+    assert rec["source"] == "示例市发展和改革委员会"  # not the commented-out 市政府办公室
+    assert rec["attachments"] == []  # the 附件 box is display:none
+    assert len(rec["images"]) == 2
+
+
+def test_trs_xxgk_th_td_table_printed_twice_with_chinese_date() -> None:
+    rec = extract("trs/t20250110_4410021_xxgk.html")
+    assert rec["family"] == "trs"
+    assert rec["written_date"] == "2025-01-03"  # 二〇二五年一月三日
+    assert rec["published"] == "2025-01-10"  # 发布日期 2025.01.10 in the table
+    assert rec["xxgk"]["有效性"] == "有效" and rec["topic"] == "文化、广电、新闻出版"
+    assert rec["issuer"] == rec["source"] == "示例市人民政府"
+    assert list(rec["xxgk"].values()).count("11990000MB0000000X/2025-00021") == 1
+
+
+def test_trs_date_from_url_and_attachment_by_link_text() -> None:
+    rec = extract("trs/t20241231_4400017_nodate.html")
+    assert rec["published"] == "2024-12-31"  # nothing displayed, no meta: t20241231_ in the URL
+    assert [a["text"] for a in rec["attachments"]] == ["2025年度科技计划项目申报指南.docx", "申报书模板.zip"]
+    assert rec["attachments"][0]["url"] == "http://kjj.example.gov.cn/attachment/download?id=8812"
+    assert rec["images"][0]["url"] == "http://kjj.example.gov.cn/tzgg/202412/W020241231398877665544.png"
+
+
+def test_changzhou_govinfo_page() -> None:
+    rec = extract("changzhou/gi_news_xxgk.html")
+    assert rec["family"] == "changzhou"
+    assert rec["published"] == "2025-01-07" and rec["doc_no"] == "常城管通〔2025〕1号"
+    assert rec["breadcrumb"] == "首页 >> 政府信息公开 >> 通知公告 >> 正文"
+    assert "浏览次数" not in rec["body"] and "索引号" not in rec["body"]
+
+
+def test_encodings_never_mojibake() -> None:
+    plain = extract("encoding/gbk_no_charset.html")
+    assert plain["encoding"] == "gb18030" and "张喆" in plain["body"]  # 喆 is GBK, not GB2312
+    lying_header = extract("encoding/gbk_header_says_utf8.html")
+    assert lying_header["title"] == "区政务服务中心延长周末办理时间" and "王堃" in lying_header["body"]
+    lying_meta = extract("encoding/utf8_meta_says_gbk.html")
+    assert lying_meta["encoding"] == "utf-8" and lying_meta["source"] == "区人力资源和社会保障局"
+
+
+def test_per_site_overrides_as_data() -> None:
+    default = extract("override/xiangxi_2025_0106.html", overrides=None)
+    assert default["title"] == "详细信息" and "局长致辞" in default["body"]  # what the page misleads into
+    rec = extract("override/xiangxi_2025_0106.html")
+    assert rec["family"] == "override"
+    assert rec["title"] == "县水利局开展汛前水库安全检查"
+    assert rec["published"] == "2025-01-06"
+    assert rec["source"] == "县水利局工程股"  # XPath selector; the label is stripped
+    assert rec["body"].startswith("1月6日，县水利局组织")
+    # A broken selector in site data never breaks extraction.
+    broken = extract("override/xiangxi_2025_0106.html", overrides={"body": "div[[", "title": "//*["})
+    assert broken["body"]
