@@ -1,0 +1,131 @@
+"""Site definitions: one TOML file per site in crawler/sites/, validated on load.
+
+A definition names the site, the hosts the crawl may touch and the sections to walk. Fixture sites
+(our own mirrors served on 127.0.0.1) say `fixture = true` and take their base URL at run time.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SITES_DIR = Path(__file__).with_name("sites")
+
+_SITE_KEYS = {"name", "title", "base_url", "allowed_hosts", "fixture", "sections", "overrides", "listing",
+              "polite", "notes"}
+_SECTION_KEYS = {"name", "url", "listing", "overrides"}
+
+
+class SiteError(ValueError):
+    """A site definition is missing, malformed or invalid; the message says which file and key."""
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    url: str
+    listing: dict = field(default_factory=dict)  # listing-walk hints (mechanism and its parameters)
+    overrides: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    title: str
+    base_url: str
+    allowed_hosts: tuple[str, ...]
+    sections: tuple[Section, ...]
+    fixture: bool = False
+    overrides: dict = field(default_factory=dict)  # extraction selector overrides (title/body/date/source)
+    listing: dict = field(default_factory=dict)
+    polite: bool = True  # real servers get robots.txt, throttling and delays; loopback fixtures may not
+
+    def section(self, name: str) -> Section:
+        for s in self.sections:
+            if s.name == name:
+                return s
+        raise SiteError(f"site {self.name!r} has no section {name!r}")
+
+
+def _check_url(url: str, where: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SiteError(f"{where}: {url!r} is not an absolute http(s) URL")
+
+
+def parse_site(data: dict, source: str, base_url: str | None = None) -> Site:
+    """Validate one definition (already parsed TOML) and return the Site, resolving section URLs."""
+    unknown = set(data) - _SITE_KEYS
+    if unknown:
+        raise SiteError(f"{source}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_SITE_KEYS)}")
+    name = data.get("name")
+    if not name or not isinstance(name, str):
+        raise SiteError(f"{source}: missing 'name'")
+    fixture = bool(data.get("fixture", False))
+    base = base_url or data.get("base_url")
+    if not base:
+        hint = " (a fixture site: pass --base-url from `govnews fixtures serve`)" if fixture else ""
+        raise SiteError(f"{source}: no base_url{hint}")
+    base = base.rstrip("/") + "/"
+    _check_url(base, f"{source}: base_url")
+    hosts = tuple(data.get("allowed_hosts") or ())
+    if fixture or not hosts:
+        hosts = (urlsplit(base).hostname,)
+    raw_sections = data.get("sections") or []
+    if not raw_sections:
+        raise SiteError(f"{source}: no [[sections]]")
+    sections = []
+    for i, s in enumerate(raw_sections):
+        where = f"{source}: sections[{i}]"
+        unknown = set(s) - _SECTION_KEYS
+        if unknown:
+            raise SiteError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_SECTION_KEYS)}")
+        if not s.get("name"):
+            raise SiteError(f"{where}: missing section 'name'")
+        if not s.get("url"):
+            raise SiteError(f"{where} ({s['name']}): missing 'url'")
+        url = urljoin(base, s["url"])
+        _check_url(url, where)
+        if urlsplit(url).hostname not in hosts:
+            raise SiteError(f"{where}: {url} is outside allowed_hosts {list(hosts)}")
+        sections.append(Section(name=s["name"], url=url, listing=dict(s.get("listing", {})),
+                                overrides=dict(s.get("overrides", {}))))
+    return Site(name=name, title=data.get("title", name), base_url=base, allowed_hosts=hosts,
+                sections=tuple(sections), fixture=fixture, overrides=dict(data.get("overrides", {})),
+                listing=dict(data.get("listing", {})), polite=bool(data.get("polite", not fixture)))
+
+
+def site_path(name: str) -> Path:
+    return SITES_DIR / f"{name}.toml"
+
+
+def load_site(name_or_path: str, base_url: str | None = None) -> Site:
+    """Load a site by name (crawler/sites/NAME.toml) or by a path to a TOML file."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = site_path(name_or_path)
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in SITES_DIR.glob("*.toml")))
+        raise SiteError(f"no site definition {name_or_path!r} (known: {known})")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise SiteError(f"{path.name}: invalid TOML: {e}") from e
+    return parse_site(data, path.name, base_url)
+
+
+def site_names(fixtures: bool | None = None) -> list[str]:
+    """Names of every defined site; fixtures=True/False keeps only fixture or only real sites."""
+    names = []
+    for p in sorted(SITES_DIR.glob("*.toml")):
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        if fixtures is None or bool(data.get("fixture", False)) == fixtures:
+            names.append(p.stem)
+    return names

@@ -1,0 +1,1 @@
+"""Spiders: one generic spider walks any site definition."""

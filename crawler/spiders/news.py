@@ -1,0 +1,79 @@
+"""The generic news spider: walk every section listing, every listing page, every article.
+
+It stays thin: listing and article extraction are pure functions (crawler.listing, crawler.extract),
+and everything it yields is written by crawler.pipelines.ArchivePipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from archive.store import utcnow
+from crawler.extract import extract_article
+from crawler.listing import extract_listing
+from crawler.sites import Section, Site
+
+
+def error_kind(failure: Failure) -> str:
+    """A short, stable name for what went wrong (used as a counter key in crawl_runs)."""
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    if failure.check(HttpError):
+        return f"http_{failure.value.response.status}"
+    return type(failure.value).__name__
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, site: Site, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.site = site
+        self.allowed_domains = list(site.allowed_hosts)
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for section in self.site.sections:
+            yield self.listing_request(section.url, section, page=1)
+
+    def listing_request(self, url: str, section: Section, page: int, **kwargs) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse_listing, errback=self.on_error,
+                              cb_kwargs={"section": section, "page": page},
+                              meta={"govnews_kind": "listing", "section": section.name}, **kwargs)
+
+    def parse_listing(self, response: Response, section: Section, page: int):
+        listing = extract_listing(response.url, response.body, response.headers, hints=section.listing)
+        items = listing.get("items") or []
+        yield {"kind": "listing", "section": section.name, "url": response.url, "page": page,
+               "items": items, "mechanism": listing.get("mechanism"), "total_pages": listing.get("total_pages")}
+        if not items and page == 1:
+            yield {"kind": "error", "section": section.name, "url": response.url, "error": "empty_listing"}
+        for item in items:
+            yield scrapy.Request(item["url"], callback=self.parse_article, errback=self.on_error,
+                                 cb_kwargs={"section": section, "list_item": item},
+                                 meta={"govnews_kind": "article", "section": section.name})
+        if listing.get("next_page") and items:
+            yield self.listing_request(listing["next_page"], section, page + 1)
+        for extra in listing.get("requests") or []:
+            yield self.listing_request(extra["url"], section, page + 1, method=extra.get("method", "GET"),
+                                       body=extra.get("body"), headers=extra.get("headers"))
+
+    def parse_article(self, response: Response, section: Section, list_item: dict):
+        overrides = {**self.site.overrides, **section.overrides}
+        record = extract_article(response.url, response.body, response.headers, overrides=overrides or None)
+        if not (record.get("title") or list_item.get("title")) or not record.get("body"):
+            yield {"kind": "error", "section": section.name, "url": response.url, "error": "empty_article"}
+            return
+        record.update(site=self.site.name, http_status=response.status, fetched_at=utcnow(),
+                      list_title=list_item.get("title"), list_date=list_item.get("date"))
+        record["title"] = record.get("title") or list_item.get("title")
+        record["published"] = record.get("published") or list_item.get("date")
+        yield {"kind": "article", "section": section.name, "record": record}
+
+    def on_error(self, failure: Failure):
+        request = failure.request
+        yield {"kind": "error", "section": request.meta.get("section"), "url": request.url,
+               "error": error_kind(failure), "what": request.meta.get("govnews_kind")}

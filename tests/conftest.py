@@ -1,0 +1,79 @@
+"""Shared test fixtures: real fixture servers on 127.0.0.1, the govnews command, ../shared pages."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from fixtures.server import FixtureServer, all_sites
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GOVNEWS_SHARED", REPO.parent / "shared")).resolve()
+REALPAGES = SHARED / "realpages"
+
+
+def govnews(*args: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
+    """Run the govnews command in a subprocess, as cron or a user would."""
+    done = subprocess.run([sys.executable, "-m", "archive.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+    if check and done.returncode != 0:
+        raise AssertionError(f"govnews {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+@pytest.fixture
+def fixture_server():
+    """Every authored fixture site served on its own loopback port, fresh for each test."""
+    with FixtureServer(all_sites()) as server:
+        yield server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def datasette_server():
+    """Start `govnews serve` on a free port for a given archive; stopped after the test."""
+    procs = []
+
+    def start(db: Path, *extra: str) -> str:
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "archive.cli", "serve", "--db", str(db), "--port", str(port), *extra],
+                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        procs.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        wait_http(base + "/-/versions.json")
+        return base
+
+    yield start
+    for p in procs:
+        p.terminate()
+        p.wait(timeout=10)
+
+
+def realpages_or_skip() -> Path:
+    if not (REALPAGES / "manifest.jsonl").exists():
+        pytest.skip(f"no real pages at {REALPAGES} (only the developers' checkout has ../shared)")
+    return REALPAGES

@@ -1,0 +1,40 @@
+"""Site definitions load and validate with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.sites import SiteError, load_site, parse_site, site_names
+
+
+def test_every_definition_loads():
+    for name in site_names():
+        site = load_site(name, "http://127.0.0.1:9/" if name.startswith("fixture-") else None)
+        assert site.sections and all(s.name and s.url.startswith("http") for s in site.sections)
+        for s in site.sections:
+            assert s.url.split("/")[2].split(":")[0] in site.allowed_hosts
+
+
+def test_fixture_site_needs_a_base_url():
+    with pytest.raises(SiteError, match="base_url"):
+        load_site("fixture-changzhou")
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"name": "x", "base_url": "https://a.gov.cn/", "sections": [{"name": "s", "url": "/l"}], "colour": 1}, "unknown key"),
+    ({"name": "x", "base_url": "https://a.gov.cn/", "sections": [{"url": "/l"}]}, "missing section 'name'"),
+    ({"name": "x", "base_url": "ftp://a.gov.cn/", "sections": [{"name": "s", "url": "/l"}]}, "not an absolute http"),
+    ({"name": "x", "base_url": "https://a.gov.cn/", "sections": [{"name": "s", "url": "https://b.gov.cn/l"}]}, "outside allowed_hosts"),
+    ({"name": "x", "base_url": "https://a.gov.cn/", "sections": []}, "no \\[\\[sections\\]\\]"),
+])
+def test_invalid_definitions_are_refused(data, message):
+    with pytest.raises(SiteError, match=message):
+        parse_site(data, "test.toml")
+
+
+def test_crawl_reports_config_errors_with_exit_2(tmp_path):
+    from tests.conftest import govnews
+
+    done = govnews("crawl", "--site", "no-such-site", "--db", str(tmp_path / "a.db"))
+    assert done.returncode == 2
+    assert "no site definition" in done.stderr
