@@ -1,8 +1,7 @@
-"""Shared test fixtures: real fixture servers on 127.0.0.1, the govnews command, ../shared pages."""
+"""Shared test fixtures: real fixture servers on 127.0.0.1, the govnews command, Datasette."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -15,8 +14,6 @@ import pytest
 from fixtures.server import FixtureServer, all_sites
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("GOVNEWS_SHARED", REPO.parent / "shared")).resolve()
-REALPAGES = SHARED / "realpages"
 
 
 def govnews(*args: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
@@ -72,8 +69,3 @@ def datasette_server():
         p.terminate()
         p.wait(timeout=10)
 
-
-def realpages_or_skip() -> Path:
-    if not (REALPAGES / "manifest.jsonl").exists():
-        pytest.skip(f"no real pages at {REALPAGES} (only the developers' checkout has ../shared)")
-    return REALPAGES

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from shared_corpus import realpages
+
+from tests.shared_corpus import realpages
 
 ARTICLES = realpages("article")
 pytestmark = pytest.mark.skipif(not ARTICLES, reason="../shared/realpages is not available")
@@ -34,7 +35,7 @@ def test_cli_extract_real_page(page: dict) -> None:
 def _scorer():
     import importlib.util
 
-    from shared_corpus import shared_dir
+    from tests.shared_corpus import shared_dir
 
     path = shared_dir() / "tools" / "score_pages.py"
     if not path.is_file():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 import pytest
-from shared_corpus import realpages
 
 from crawler.listing import extract_listing
+from tests.shared_corpus import realpages
 
 PAGES = realpages("listing")
 
