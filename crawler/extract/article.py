@@ -12,7 +12,7 @@ from lxml.cssselect import CSSSelector
 
 from crawler.encoding import decode_html
 
-from . import dates, density, families, fields
+from . import boilerplate, dates, density, families, fields
 from .dom import (
     LINK_MARK,
     collapse,
@@ -27,18 +27,12 @@ from .title import find_title
 FILE_EXTS = frozenset(
     "pdf doc docx xls xlsx wps et dps ppt pptx ofd zip rar 7z txt rtf csv tif tiff ceb caj".split()
 )
-_WIDGET = re.compile(
-    r"扫一扫在手机打开当前页|扫一扫在手机上查看当前页面|(?:打印本页|打印此页|打印页面|打印文章|关闭窗口|关闭本页|返回顶部|"
-    r"收藏本页|加入收藏|我要纠错)|字号[:：]?\s*[〖【\[]?\s*(?:默认|大|中|小|超大)|分享到[:：]?|【[大中小]】|"
-    r"上一篇[:：]?|下一篇[:：]?|浏览次数[:：]?|访问量[:：]?|网站地图|ICP备|公网安备|网站标识码"
-)
 _FILE_TEXT = re.compile(r"\.(?:" + "|".join(sorted(FILE_EXTS)) + r")\s*$", re.I)
-_PREV_NEXT = re.compile(r"^[【\[]?\s*(?:上一篇|下一篇|上一条|下一条|上篇|下篇)\s*[】\]]?\s*[:：]")
-_FOOTER_LINE = re.compile(r"版权所有.*(?:©|Copyright|ICP|主办|承办|技术支持|地址|电话)|(?:©|Copyright).*版权所有", re.I)
 _CRUMB_LABEL = re.compile(r"(?:您当前的位置|您现在的位置|当前位置|您的位置|所在位置|当前的位置|位置)\s*[:：]\s*(.+)")
 _CRUMB_HINT = re.compile(r"crumb|position|location|dqwz|weizhi|path|bread|nav_?path|current", re.I)
 _META_PUBLISHED = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time", "publishtime",
-                   "dc.date", "dcterms.issued", "published_time", "releasedate")
+                   "publish_time", "published", "published_time", "releasedate", "releasetime", "dcterms.issued",
+                   "dc.date.issued", "dc.date", "og:release_date")
 
 
 def extract_article(url: str, body: bytes, headers: Mapping | None = None,
@@ -66,7 +60,7 @@ def extract_article(url: str, body: bytes, headers: Mapping | None = None,
                 and _standalone(title_el, title):
             content = density.split_after(content, title_el)
         _peel_meta_lines(content)
-    body_lines = _dedupe_halves(_clean_body(text_lines(content))) if content is not None else []
+    body_lines = boilerplate.clean_lines(text_lines(content)) if content is not None else []
     if family == "density":
         body_lines = _trim_density_body(body_lines, title)
     else:
@@ -216,14 +210,6 @@ def _select(root, selector: str):
     return found[0] if found else None
 
 
-def _dedupe_halves(lines: list[str]) -> list[str]:
-    """A container holding the article twice (screen and elderly-friendly copy) reads once."""
-    n = len(lines)
-    if n >= 2 and n % 2 == 0 and lines[: n // 2] == lines[n // 2:]:
-        return lines[: n // 2]
-    return lines
-
-
 def _trim_density_body(lines: list[str], title: str) -> list[str]:
     """A block found by density may start with the headline and the date/source line: drop those."""
     tkey = re.sub(r"\s+", "", title or "")
@@ -238,18 +224,6 @@ def _trim_density_body(lines: list[str], title: str) -> list[str]:
             continue
         break
     return lines[i:]
-
-
-def _clean_body(lines: list[str]) -> list[str]:
-    out = []
-    for line in lines:
-        if _FOOTER_LINE.search(line) or _PREV_NEXT.match(line):
-            continue
-        stripped = _WIDGET.sub("", line)
-        if stripped != line and len(re.sub(r"[\s【】〖〗\[\]|:：>＞]", "", stripped)) <= 6:
-            continue
-        out.append(line)
-    return out
 
 
 def _is_file_link(href: str) -> bool:
@@ -430,6 +404,10 @@ def _source(root, overrides, labels, xxgk, meta, enp) -> str | None:
     if v:
         return v
     v = _first(xxgk, ("信息来源", "来源", "发布机构", "发文机关", "发文单位", "责任部门", "所属机构"))
+    if v:
+        return v
+    # 政府信息公开 info lines that are not a full table: 发布机构 / 发文机关 stand in for 来源.
+    v = _label_value(labels, ("发布机构", "发文机关", "发文单位"))
     if v:
         return v
     v = meta.get("contentsource") or enp.get("sourcename")

@@ -80,6 +80,7 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
     site = key(meta.get("sitename"))
     # The <title> segments that can be the headline (not the short site-name segments).
     headline_like = [w for w in [mkey, pkey, *segments] if w and w != site and len(w) >= 0.5 * longest_seg]
+    truncated = [w.rstrip(".…") for w in headline_like]
     best, best_score = None, 0.0
     for el in _near(body_el, wanted, content):
         if not isinstance(el.tag, str) or _inside(el, content):
@@ -98,6 +99,8 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
             score = 50 + 30 * len(k) / max(len(pkey), 1)
         elif mkey and k in mkey and len(k) >= 0.6 * len(mkey):
             score = 50 + 30 * len(k) / len(mkey)
+        elif any(len(w) >= 12 and k.startswith(w) and len(k) <= 2 * len(w) for w in truncated):
+            score = 60.0  # the <title> or meta cut the headline short ("…" or a length limit)
         else:
             # Near-equal to the meta or <title> headline (a typo fixed on one side, a truncated tag).
             ratio = max((_similar(k, w) for w in headline_like), default=0.0)
