@@ -145,6 +145,9 @@ def demo(db: Path, port: int, no_serve: bool) -> None:
     from archive.store import Archive
     from fixtures.server import FixtureServer, all_sites
 
+    # Fixture ports change from run to run, and so would every article URL: start from an empty demo archive.
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
     worst = 0
     with FixtureServer(all_sites()) as server:
         for name, url in server.base_urls().items():
