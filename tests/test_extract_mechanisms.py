@@ -129,7 +129,8 @@ def test_encodings_never_mojibake() -> None:
 
 def test_per_site_overrides_as_data() -> None:
     default = extract("override/xiangxi_2025_0106.html", overrides=None)
-    assert default["title"] == "详细信息" and "局长致辞" in default["body"]  # what the page misleads into
+    # What the page misleads the generic rules into: a wrong headline and the 局长致辞 box as body.
+    assert default["title"] != "县水利局开展汛前水库安全检查" and "局长致辞" in default["body"]
     rec = extract("override/xiangxi_2025_0106.html")
     assert rec["family"] == "override"
     assert rec["title"] == "县水利局开展汛前水库安全检查"
@@ -139,3 +140,19 @@ def test_per_site_overrides_as_data() -> None:
     # A broken selector in site data never breaks extraction.
     broken = extract("override/xiangxi_2025_0106.html", overrides={"body": "div[[", "title": "//*["})
     assert broken["body"]
+
+
+def test_density_on_other_layouts() -> None:
+    """Pages of no known family laid out four other common ways."""
+    sudy = extract("generic/sudy_webplus.html")  # div.wp_articlecontent inside entry/read wrappers
+    assert (sudy["title"], sudy["published"]) == ("学院召开2025年工作会议", "2025-01-06")
+    assert sudy["body"].startswith("1月6日") and "浏览次数" not in sudy["body"]
+    after = extract("generic/info_line_after_body.html")  # date above, 来源 only below the body
+    assert (after["published"], after["source"]) == ("2025-01-06", "示例日报")
+    flat = extract("generic/flat_article_div.html")  # h1, 【】 info line and paragraphs as siblings
+    assert flat["published"] == "2025-01-06T15:30:00+08:00" and flat["author"] == "李华"
+    assert flat["body"].count("\n") == 2 and "打印" not in flat["body"]
+    old = extract("generic/table_layout_gbk.html")  # GB2312 table layout, <br> paragraphs, site-name <title>
+    assert old["title"] == "示例镇开展冬季森林防火宣传活动"
+    assert old["published"] == "2025-01-06" and old["author"] == "镇农业办"
+    assert old["body"].split("\n")[1].startswith("活动中")

@@ -55,7 +55,7 @@ def extract_article(url: str, body: bytes, headers: Mapping | None = None,
         # No CMS marked the body: the block found by density may start with the headline and its
         # date/source line (and a 索引号 table). The headline is looked for anywhere, and the body is
         # what follows it.
-        title_el, title = find_title(root, body_el, None, meta, page_title, [], enp, title_sel, stop=content)
+        title_el, title = find_title(root, body_el, None, meta, page_title, [], enp, title_sel)
         if title_el is not None and any(a is content for a in title_el.iterancestors()) \
                 and _standalone(title_el, title):
             content = density.split_after(content, title_el)

@@ -191,9 +191,8 @@ _LAYOUT_BLOCKS = ("table", "h1", "h2", "h3", "h4", "h5", "h6", "p", "div", "ul",
 def _is_layout_row(tr) -> bool:
     """A row whose cells hold whole tables, headings or many blocks is page layout, not a data table:
     its cells read as blocks. (Data-table cells with a paragraph or two stay one line per row.)"""
-    for cell in tr:
-        if cell.tag not in ("td", "th"):
-            continue
+    cells = [c for c in tr if c.tag in ("td", "th")]
+    for cell in cells:
         n = 0
         for d in cell.iter(*_LAYOUT_BLOCKS):
             if d is cell:
@@ -203,6 +202,10 @@ def _is_layout_row(tr) -> bool:
             n += 1
             if n >= 4:
                 return True
+        # Old table-layout pages: the article is one cell of text broken by <br>.
+        breaks = sum(1 for _ in cell.iter("br", "p", "div"))
+        if breaks >= 2 and (len(cells) == 1 or len(string_of(cell)) > 300):
+            return True
     return False
 
 

@@ -142,16 +142,23 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
     return None, ""
 
 
-def _heading_before(body_el, content):
-    """The last heading-like element before the body (h1-h3 or a title class), for pages whose <title>
-    and meta say nothing useful."""
+_PROSE = re.compile(r"[，。；！？]")
+
+
+def _heading_before(body_el, stop):
+    """The last heading-like element before the article text (h1-h3, a title class, a centred line),
+    for pages whose <title> and meta say nothing useful. The article text starts at `stop` or at the
+    first paragraph of prose, whichever comes first."""
     last = None
     for el in body_el.iter():
-        if el is content:
+        if el is stop:
             break
         tag = el.tag
         if not isinstance(tag, str):
             continue
+        own = el.text or ""
+        if len(own) >= 40 and len(_PROSE.findall(own)) >= 2:
+            break
         if tag in _HEADINGS or (tag in ("div", "td", "p", "span", "strong", "b", "font") and (
                 _HINT.search(el.get("class", "") + " " + el.get("id", ""))
                 or (el.get("align") or "").lower() == "center"
