@@ -68,6 +68,12 @@ def declared_charsets(body: bytes, headers: Mapping | None = None) -> list[str]:
 
 def decode_html(body: bytes, headers: Mapping | None = None) -> tuple[str, str]:
     """Return (text, encoding) for page bytes; never raises, never returns mojibake for UTF-8/GB pages."""
+    text, encoding = _decode(body, headers)
+    # Browsers ignore NUL characters in HTML (a parse error); parsers would keep them, or turn them into U+FFFD.
+    return text.replace("\x00", ""), encoding
+
+
+def _decode(body: bytes, headers: Mapping | None) -> tuple[str, str]:
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return body.decode(codec, errors="replace"), codec.replace("-sig", "")

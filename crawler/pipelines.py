@@ -8,6 +8,7 @@ from collections import Counter
 from scrapy import signals
 
 from archive.store import Archive
+from crawler.errors import is_failure
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +51,28 @@ class ArchivePipeline:
             self.counts[outcome] += 1
             self._section(item["section"])[outcome] += 1
         elif kind == "error":
-            self.counts["failed"] += 1
             self.errors[item["error"]] += 1
-            self._section(item["section"])["errors"] += 1
-            log.warning("%s: %s (%s)", item["error"], item["url"], item.get("section"))
+            if is_failure(item["error"]):
+                self.counts["failed"] += 1
+                self._section(item["section"])["errors"] += 1
+                log.warning("%s: %s (%s)", item["error"], item["url"], item.get("section"))
+            else:  # refused by policy (robots.txt, off-site, a listing trap cut short): counted, not failed
+                log.info("%s: %s (%s)", item["error"], item["url"], item.get("section"))
         return item
 
     def summary(self) -> dict:
         stats = self.crawler.stats
+        errors = Counter(self.errors)
+        # Downloader-level components (retries, dropped redirects) count into govnews/errors/<kind>.
+        for key, value in stats.get_stats().items():
+            if key.startswith("govnews/errors/"):
+                errors[key.removeprefix("govnews/errors/")] += value
         return {
             "requests": stats.get_value("downloader/request_count", 0),
             "bytes": stats.get_value("downloader/response_bytes", 0),
             "new": self.counts["new"], "updated": self.counts["updated"],
             "unchanged": self.counts["unchanged"], "failed": self.counts["failed"],
-            "errors": dict(self.errors), "sections": {k: dict(v) for k, v in self.per_section.items()},
+            "errors": dict(errors), "sections": {k: dict(v) for k, v in self.per_section.items()},
         }
 
     def finish_run(self, spider, reason: str) -> None:

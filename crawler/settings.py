@@ -36,7 +36,33 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ArchivePipeline": 300,
 }
 
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+# Fault tolerance (crawler/middlewares.py). Spider middlewares: output hooks run from the highest
+# number (nearest the spider) down; input hooks from the lowest (after HttpErrorMiddleware at 50).
+SPIDER_MIDDLEWARES = {
+    "crawler.middlewares.ResponseCheckMiddleware": 60,
+    "crawler.middlewares.ListingGuardMiddleware": 940,
+    "crawler.middlewares.LinkPolicyMiddleware": 950,
+}
+# Downloader middlewares: response hooks run from the highest number (nearest the network) down, so the
+# redirect guard sees a 3xx before RedirectMiddleware (600) and the gzip guard sees the raw body before
+# HttpCompressionMiddleware (590).
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+    "crawler.middlewares.GzipGuardMiddleware": 595,
+    "crawler.middlewares.RedirectGuardMiddleware": 610,
+}
+EXTENSIONS = {
+    "crawler.middlewares.ErrorStats": 500,
+    "crawler.middlewares.WalCheckpoint": 510,
+}
+# Same article under many URLs (session ids, tracking parameters, index.html vs /): one fingerprint.
+REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.CanonicalFingerprinter"
+GOVNEWS_MAX_LISTING_PAGES = 5000  # deeper pager walks are cut (a calendar trap that never repeats)
+GOVNEWS_RETRY_AFTER_MAX = 60  # seconds; a server asking for longer is given up on for this run
+GOVNEWS_WAL_MAX_BYTES = 8 * 1024 * 1024  # -wal over this is checkpointed (TRUNCATE) within a second
+GOVNEWS_WAL_CHECK_INTERVAL = 1.0
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -13,18 +13,10 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from archive.store import utcnow
+from crawler.errors import error_kind
 from crawler.extract import extract_article
 from crawler.listing import extract_listing
 from crawler.sites import Section, Site
-
-
-def error_kind(failure: Failure) -> str:
-    """A short, stable name for what went wrong (used as a counter key in crawl_runs)."""
-    from scrapy.spidermiddlewares.httperror import HttpError
-
-    if failure.check(HttpError):
-        return f"http_{failure.value.response.status}"
-    return type(failure.value).__name__
 
 
 class NewsSpider(scrapy.Spider):

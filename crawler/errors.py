@@ -1,0 +1,84 @@
+"""Name what went wrong with a request: short, stable kinds counted in crawl_runs.errors.
+
+Kinds are of two sorts. Failures (a page we wanted and could not archive: 5xx, timeouts, resets,
+truncated or oversized bodies, pages that are not HTML, parse errors) make the run "partial".
+Refusals by policy (robots.txt, off-site links, listing traps cut short, retries that later
+succeeded) are counted too, so an operator sees them, but the run can still be "ok".
+"""
+
+from __future__ import annotations
+
+from scrapy.exceptions import IgnoreRequest
+from twisted.python.failure import Failure
+
+# Kinds that are counted in crawl_runs.errors but do not make a run partial.
+NOT_FAILURES = frozenset({
+    "robots_disallowed", "offsite_link", "bad_link", "listing_trap", "retried", "duplicate_redirect",
+    "not_html_document",
+})
+
+
+class PageRejected(IgnoreRequest):
+    """A response (or a request) our own guards refused; `kind` is the counter name."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+
+
+def is_failure(kind: str) -> bool:
+    return kind not in NOT_FAILURES
+
+
+def _network_kind(exc: BaseException) -> str | None:
+    """Scrapy 2.13+ wraps Twisted's errors in its own classes; older names are kept for safety."""
+    from scrapy import exceptions as se
+
+    table = [
+        ("DownloadTimeoutError", "timeout"), ("DownloadConnectionRefusedError", "connection_refused"),
+        ("CannotResolveHostError", "dns_error"), ("ResponseDataLossError", "data_loss"),
+        ("DownloadCancelledError", "too_large"), ("UnsupportedURLSchemeError", "bad_link"),
+        ("DownloadFailedError", "connection_lost"),
+    ]
+    for name, kind in table:
+        cls = getattr(se, name, None)
+        if cls is not None and isinstance(exc, cls):
+            return kind
+    name = type(exc).__name__
+    if name in ("TimeoutError", "TCPTimedOutError", "UserTimeoutError"):
+        return "timeout"
+    if name in ("ConnectionRefusedError",):
+        return "connection_refused"
+    if name in ("DNSLookupError",):
+        return "dns_error"
+    if name in ("ResponseFailed", "ResponseNeverReceived", "ConnectionLost", "ConnectionDone",
+                "ConnectionResetError", "ConnectionAborted", "PotentialDataLoss"):
+        reasons = getattr(exc, "reasons", None) or []
+        if any(type(getattr(r, "value", r)).__name__ == "_DataLoss" for r in reasons):
+            return "data_loss"
+        return "connection_lost"
+    return None
+
+
+def error_kind(failure: Failure | BaseException) -> str:
+    """A short, stable name for what went wrong with a request (a crawl_runs.errors key)."""
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    exc = failure.value if isinstance(failure, Failure) else failure
+    if isinstance(exc, HttpError):
+        return f"http_{exc.response.status}"
+    kind = getattr(exc, "kind", None)
+    if isinstance(kind, str):
+        return kind
+    if isinstance(exc, IgnoreRequest):
+        msg = str(exc)
+        if "robots.txt" in msg:
+            return "robots_disallowed"
+        if "max redirections" in msg:
+            return "too_many_redirects"
+        if "DOWNLOAD_MAXSIZE" in msg or "max size" in msg:
+            return "too_large"
+        if "offsite" in msg.lower():
+            return "offsite_link"
+        return "ignored"
+    return _network_kind(exc) or type(exc).__name__
