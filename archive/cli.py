@@ -110,6 +110,19 @@ def sites() -> None:
             click.echo(f"  {s.name}\t{'' if site.fixture else s.url}")
 
 
+@cli.command()
+@click.argument("target")
+@click.option("--url", help="For a saved page: the URL it was served from.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+def probe(target: str, url: str | None, as_json: bool) -> None:
+    """Show what the listing walker sees on TARGET (a URL or a saved page): mechanism, items, next page."""
+    from crawler.listing.probe import describe
+    from crawler.listing.probe import probe as run_probe
+
+    result = run_probe(target, url)
+    click.echo(json.dumps(result, ensure_ascii=False, indent=1) if as_json else describe(result))
+
+
 @cli.group()
 def fixtures() -> None:
     """The authored fixture sites (local mirrors for tests and the demo)."""

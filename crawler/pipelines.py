@@ -52,12 +52,15 @@ class ArchivePipeline:
             self._section(item["section"])[outcome] += 1
         elif kind == "error":
             self.errors[item["error"]] += 1
+            section = self._section(item["section"])
+            section[item["error"]] += 1
+            detail = f" — {item['detail']}" if item.get("detail") else ""
             if is_failure(item["error"]):
                 self.counts["failed"] += 1
-                self._section(item["section"])["errors"] += 1
-                log.warning("%s: %s (%s)", item["error"], item["url"], item.get("section"))
+                section["errors"] += 1
+                log.warning("%s: %s (%s)%s", item["error"], item["url"], item.get("section"), detail)
             else:  # refused by policy (robots.txt, off-site, a listing trap cut short): counted, not failed
-                log.info("%s: %s (%s)", item["error"], item["url"], item.get("section"))
+                log.info("%s: %s (%s)%s", item["error"], item["url"], item.get("section"), detail)
         return item
 
     def summary(self) -> dict:

@@ -54,6 +54,26 @@ class Site:
         raise SiteError(f"site {self.name!r} has no section {name!r}")
 
 
+_LISTING_KEYS = {"mechanism", "params", "items_css"}
+
+
+def _check_listing(listing: object, where: str) -> dict:
+    """Listing-walk hints: which mechanism to force and its parameters (see crawler.listing)."""
+    from crawler.listing import HINT_MECHANISMS
+
+    if not isinstance(listing, dict):
+        raise SiteError(f"{where}: 'listing' must be a table")
+    unknown = set(listing) - _LISTING_KEYS
+    if unknown:
+        raise SiteError(f"{where}: unknown listing key(s) {sorted(unknown)}; allowed: {sorted(_LISTING_KEYS)}")
+    mech = listing.get("mechanism")
+    if mech is not None and mech not in HINT_MECHANISMS:
+        raise SiteError(f"{where}: unknown listing mechanism {mech!r}; known: {sorted(HINT_MECHANISMS)}")
+    if not isinstance(listing.get("params", {}), dict):
+        raise SiteError(f"{where}: listing 'params' must be a table")
+    return dict(listing)
+
+
 def _check_url(url: str, where: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -95,11 +115,11 @@ def parse_site(data: dict, source: str, base_url: str | None = None) -> Site:
         _check_url(url, where)
         if urlsplit(url).hostname not in hosts:
             raise SiteError(f"{where}: {url} is outside allowed_hosts {list(hosts)}")
-        sections.append(Section(name=s["name"], url=url, listing=dict(s.get("listing", {})),
+        sections.append(Section(name=s["name"], url=url, listing=_check_listing(s.get("listing", {}), where),
                                 overrides=dict(s.get("overrides", {}))))
     return Site(name=name, title=data.get("title", name), base_url=base, allowed_hosts=hosts,
                 sections=tuple(sections), fixture=fixture, overrides=dict(data.get("overrides", {})),
-                listing=dict(data.get("listing", {})), polite=bool(data.get("polite", not fixture)))
+                listing=_check_listing(data.get("listing", {}), source), polite=bool(data.get("polite", not fixture)))
 
 
 def site_path(name: str) -> Path:

@@ -27,7 +27,10 @@ from crawler.encoding import decode_html
 from . import hanweb, jsondata, pager, rows, shell
 from .dates import date_from_url
 
-__all__ = ["extract_listing"]
+__all__ = ["HINT_MECHANISMS", "extract_listing"]
+
+# Mechanisms a site definition may name in its `listing` table when detection cannot work.
+HINT_MECHANISMS = {"auto", "changzhou-ajax", "page-param"}
 
 
 def _result(**kw: object) -> dict:

@@ -16,6 +16,8 @@ from archive.store import utcnow
 from crawler.errors import error_kind
 from crawler.extract import extract_article
 from crawler.listing import extract_listing
+from crawler.listing.shell import ANTI_BOT_STATUS
+from crawler.listing.walk import SectionWalk
 from crawler.sites import Section, Site
 
 
@@ -26,32 +28,42 @@ class NewsSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.site = site
         self.allowed_domains = list(site.allowed_hosts)
+        self.walks: dict[str, SectionWalk] = {}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for section in self.site.sections:
-            yield self.listing_request(section.url, section, page=1)
+            self.walks[section.name] = walk = SectionWalk(section.name)
+            walk.start(section.url)
+            yield self.listing_request({"url": section.url, "method": "GET"}, section, page=1)
 
-    def listing_request(self, url: str, section: Section, page: int, **kwargs) -> scrapy.Request:
-        return scrapy.Request(url, callback=self.parse_listing, errback=self.on_error,
+    def listing_request(self, req: dict, section: Section, page: int) -> scrapy.Request:
+        # 202/412 answers are anti-bot challenges: let them reach parse_listing, which reports them.
+        return scrapy.Request(req["url"], method=req.get("method") or "GET", body=req.get("body"),
+                              headers=req.get("headers") or None, callback=self.parse_listing, errback=self.on_error,
                               cb_kwargs={"section": section, "page": page},
-                              meta={"govnews_kind": "listing", "section": section.name}, **kwargs)
+                              meta={"govnews_kind": "listing", "section": section.name, "listing_request": req,
+                                    "handle_httpstatus_list": list(ANTI_BOT_STATUS)})
 
     def parse_listing(self, response: Response, section: Section, page: int):
-        listing = extract_listing(response.url, response.body, response.headers, hints=section.listing)
+        hints = {**section.listing, "request": response.meta.get("listing_request"), "status": response.status}
+        listing = extract_listing(response.url, response.body, response.headers, hints=hints)
         items = listing.get("items") or []
         yield {"kind": "listing", "section": section.name, "url": response.url, "page": page,
                "items": items, "mechanism": listing.get("mechanism"), "total_pages": listing.get("total_pages")}
-        if not items and page == 1:
+        if listing.get("shell") and not items:
+            yield {"kind": "error", "section": section.name, "url": response.url, "error": "needs_browser",
+                   "detail": listing["shell"]}
+        elif not items and page == 1 and not (listing.get("next_page") or listing.get("requests")):
             yield {"kind": "error", "section": section.name, "url": response.url, "error": "empty_listing"}
         for item in items:
             yield scrapy.Request(item["url"], callback=self.parse_article, errback=self.on_error,
                                  cb_kwargs={"section": section, "list_item": item},
                                  meta={"govnews_kind": "article", "section": section.name})
-        if listing.get("next_page") and items:
-            yield self.listing_request(listing["next_page"], section, page + 1)
-        for extra in listing.get("requests") or []:
-            yield self.listing_request(extra["url"], section, page + 1, method=extra.get("method", "GET"),
-                                       body=extra.get("body"), headers=extra.get("headers"))
+        walk = self.walks[section.name]
+        for req in walk.follow(response.url, listing, first=page == 1):
+            yield self.listing_request(req, section, page + 1)
+        if walk.stopped:
+            self.logger.info("section %s: walk stopped after %d pages (%s)", section.name, len(walk.pages), walk.stopped)
 
     def parse_article(self, response: Response, section: Section, list_item: dict):
         overrides = {**self.site.overrides, **section.overrides}

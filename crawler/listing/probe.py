@@ -1,0 +1,54 @@
+"""What the walker sees on one listing page: the library call behind `govnews probe`."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from crawler.listing import extract_listing
+
+
+def fetch(url: str, timeout: float = 30) -> tuple[bytes, dict, int]:
+    """One polite GET with the crawler's User-Agent; error statuses are returned, not raised."""
+    from crawler import settings
+
+    req = urllib.request.Request(url, headers={"User-Agent": settings.USER_AGENT})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.read(), dict(resp.headers), resp.status
+    except urllib.error.HTTPError as e:
+        return e.read(), dict(e.headers or {}), e.code
+
+
+def probe(target: str, url: str | None = None, hints: dict | None = None) -> dict:
+    """Run listing extraction on a saved page (path) or a live URL; the result plus where it came from."""
+    path = Path(target)
+    if path.is_file():
+        body, headers, status = path.read_bytes(), None, None
+        page_url = url or path.resolve().as_uri()
+    else:
+        body, headers, status = fetch(target)
+        page_url = url or target
+    result = extract_listing(page_url, body, headers, {**(hints or {}), "status": status})
+    return {"source": str(target), "url": page_url, "status": status, **result}
+
+
+def describe(result: dict, limit: int = 10) -> str:
+    """A short human summary of a probe result."""
+    items = result["items"]
+    lines = [f"url:         {result['url']}" + (f"  (HTTP {result['status']})" if result.get("status") else ""),
+             f"mechanism:   {result['mechanism']}",
+             f"items:       {len(items)}",
+             f"next page:   {result['next_page'] or '-'}",
+             f"total pages: {result['total_pages'] if result['total_pages'] is not None else '-'}",
+             f"encoding:    {result.get('encoding')}"]
+    if result.get("shell"):
+        lines.append(f"needs a browser: {result['shell']}")
+    for req in result.get("requests") or []:
+        lines.append(f"request:     {req['method']} {req['url']}" + (f"  body={req['body']}" if req.get("body") else ""))
+    for item in items[:limit]:
+        lines.append(f"  {item.get('date') or '----------'}  {item['title']}  {item['url']}")
+    if len(items) > limit:
+        lines.append(f"  … {len(items) - limit} more")
+    return "\n".join(lines)
