@@ -61,7 +61,7 @@ def extract_article(url: str, body: bytes, headers: Mapping | None = None,
             content = density.split_after(content, title_el)
         _peel_meta_lines(content)
     body_lines = boilerplate.clean_lines(text_lines(content)) if content is not None else []
-    if family == "density":
+    if family == "density" and content is not None:
         body_lines = _trim_density_body(body_lines, title)
     else:
         title_el, title = find_title(root, body_el, content, meta, page_title, body_lines, enp, title_sel)
