@@ -82,6 +82,14 @@ def _decode(body: bytes, headers: Mapping | None) -> tuple[str, str]:
         return text, "utf-8"
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few broken bytes (a page cut mid-character, one stray byte from a CMS) is still UTF-8:
+    # GB18030 would happily decode it all into mojibake. Real GBK text read as UTF-8 breaks on nearly
+    # every Chinese character instead.
+    utf8 = body.decode("utf-8", errors="replace")
+    bad = utf8.count("\ufffd")
+    good = sum(1 for ch in utf8 if ch > "\x7f") - bad
+    if bad <= 20 and (bad * 20 <= good or (bad <= 3 and good >= 20)):
+        return utf8, "utf-8"
     for codec in declared_charsets(body, headers):
         if codec == "utf-8":
             continue
@@ -93,8 +101,6 @@ def _decode(body: bytes, headers: Mapping | None) -> tuple[str, str]:
     try:
         return body.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
-        # Mostly UTF-8 with a few broken bytes (a truncated page) reads better as UTF-8 than as GB18030.
-        utf8 = body.decode("utf-8", errors="replace")
-        if utf8.count("\ufffd") * 50 < len(utf8):
-            return utf8, "utf-8"
-        return body.decode("gb18030", errors="replace"), "gb18030"
+        # Neither decodes cleanly: keep whichever loses fewer characters.
+        gb = body.decode("gb18030", errors="replace")
+        return (utf8, "utf-8") if bad <= gb.count("\ufffd") else (gb, "gb18030")

@@ -125,6 +125,9 @@ def test_encodings_never_mojibake() -> None:
     assert lying_header["title"] == "区政务服务中心延长周末办理时间" and "王堃" in lying_header["body"]
     lying_meta = extract("encoding/utf8_meta_says_gbk.html")
     assert lying_meta["encoding"] == "utf-8" and lying_meta["source"] == "区人力资源和社会保障局"
+    # A stray byte and a transfer cut mid-character: still UTF-8 (GB18030 would decode it all as mojibake).
+    cut = extract("encoding/utf8_truncated.html")
+    assert cut["encoding"] == "utf-8" and cut["title"] == "区市场监管局开展春节前食品安全检查"
 
 
 def test_per_site_overrides_as_data() -> None:
