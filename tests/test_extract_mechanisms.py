@@ -159,3 +159,10 @@ def test_density_on_other_layouts() -> None:
     assert old["title"] == "示例镇开展冬季森林防火宣传活动"
     assert old["published"] == "2025-01-06" and old["author"] == "镇农业办"
     assert old["body"].split("\n")[1].startswith("活动中")
+
+
+def test_source_only_inside_the_body() -> None:
+    rec = extract("trs/t20250107_4402001_source_in_body.html")
+    assert rec["source"] == "示例日报"  # the last resort: a （来源：…） line in the body
+    assert rec["body"].endswith("（来源：示例日报）")  # it stays body text
+    assert rec["published"] == "2025-01-07T08:40:00+08:00"  # unlabelled date under the headline

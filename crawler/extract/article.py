@@ -74,7 +74,7 @@ def extract_article(url: str, body: bytes, headers: Mapping | None = None,
 
     published = _published(root, overrides, labels, header, xxgk, meta, enp, url)
     written = dates.parse_date(_first(xxgk, fields.WRITTEN_LABELS)) or _label_date(labels, fields.WRITTEN_LABELS)
-    source = _source(root, overrides, labels, xxgk, meta, enp)
+    source = _source(root, overrides, labels, xxgk, meta, enp, body_lines)
     author = _label_value(labels, fields.AUTHOR_LABELS) or _label_value(labels, fields.EDITOR_LABELS) or \
         (meta.get("author") or None)
     breadcrumb = _breadcrumb(body_el, before)
@@ -391,7 +391,7 @@ def _published(root, overrides, labels, header, xxgk, meta, enp, url) -> str | N
     return dates.date_from_url(url)
 
 
-def _source(root, overrides, labels, xxgk, meta, enp) -> str | None:
+def _source(root, overrides, labels, xxgk, meta, enp, body_lines) -> str | None:
     sel = overrides.get("source")
     if sel:
         el = _select(root, sel)
@@ -413,6 +413,11 @@ def _source(root, overrides, labels, xxgk, meta, enp) -> str | None:
     v = meta.get("contentsource") or enp.get("sourcename")
     if v and v != meta.get("sitename"):
         return v
+    # Last resort: a "（来源：…）" line the CMS left inside the body itself.
+    for line in body_lines[:3] + body_lines[-3:]:
+        _, pairs = fields.labelled(line.strip("（）()【】[] "))
+        if len(pairs) == 1 and pairs[0][0] in fields.SOURCE_LABELS and 0 < len(pairs[0][1]) <= 30:
+            return pairs[0][1]
     return None
 
 
