@@ -25,7 +25,9 @@ INVISIBLE = frozenset(
     "svg canvas video audio map link meta base".split()
 )
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas")
-_STYLED = etree.XPath("//*[@style or @hidden or (self::input and @type)]")
+# contains() pre-filters in C; is_hidden() then checks properly.
+_STYLED = etree.XPath("//*[contains(@style, 'one') or contains(@style, 'ONE') or contains(@style, 'idden')"
+                      " or contains(@style, 'IDDEN') or @hidden or (self::input and @type)]")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _WS = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
@@ -139,14 +141,15 @@ def hidden_selectors(css: str) -> list[str]:
     Found from each display:none declaration outwards (pages embed 300 KB stylesheets; parsing all
     of it costs more than the extraction)."""
     out: list[str] = []
+    depth, last = 0, 0
     for m in _NONE_DECL.finditer(css):
         pos = m.start()
+        # Brace depth at pos, counted incrementally: 1 is a top-level rule, deeper is @media/@supports.
+        depth += css.count("{", last, pos) - css.count("}", last, pos)
+        last = pos
+        if depth != 1:
+            continue
         open_at = css.rfind("{", 0, pos)
-        if open_at < 0 or css.rfind("}", open_at, pos) >= 0:
-            continue
-        # Depth 1 means a top-level rule; deeper means inside @media/@supports.
-        if css.count("{", 0, pos) - css.count("}", 0, pos) != 1:
-            continue
         comment_end = css.rfind("*/", 0, open_at)
         start = max(css.rfind("}", 0, open_at) + 1, css.rfind(";", 0, open_at) + 1,
                     comment_end + 2 if comment_end >= 0 else 0)

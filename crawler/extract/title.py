@@ -12,13 +12,10 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from lxml import etree
-
 from .dom import join_title_lines, string_of, text_lines
 
 _SEPS = re.compile(r"\s*(?:_{1,2}|\||｜|--?|—+|－|::)\s*")
 _HINT = re.compile(r"title|tit\b|bt\b|headline|biaoti|ucaptitle|heading|article-?h", re.I)
-_TEXT_WITH = etree.XPath(".//text()[contains(., $p)]")
 _HEADINGS = frozenset("h1 h2 h3".split())
 # Date/source lines and widgets are centred too; they are not headlines.
 _INFO_LINE = re.compile(r"(?:19|20)\d\d[-/.年]\d|[:：]|来源|浏览|字号|打印|分享")
@@ -27,7 +24,8 @@ _INFO_LINE = re.compile(r"(?:19|20)\d\d[-/.年]\d|[:：]|来源|浏览|字号|�
 def _similar(a: str, b: str) -> float:
     if abs(len(a) - len(b)) > 0.2 * max(len(a), len(b)):
         return 0.0
-    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+    sm = SequenceMatcher(None, a, b, autojunk=False)
+    return sm.ratio() if sm.quick_ratio() >= 0.85 else 0.0
 
 
 def key(s: str | None) -> str:
@@ -44,20 +42,21 @@ def _inside(el, container) -> bool:
 def _near(body_el, wanted: list[str], content):
     """Elements (and a few of their ancestors) holding text that starts or ends a wanted title."""
     seen: set = set()
-    for k in wanted:
-        for probe in {k[:4], k[-4:]}:
-            if len(probe) < 2:
-                continue
-            for t in _TEXT_WITH(body_el, p=probe):
-                el = t.getparent()
-                if t.is_tail:
-                    el = el.getparent()
-                for _ in range(4):
-                    if el is None or el in seen or el.tag in ("body", "html"):
-                        break
-                    seen.add(el)
-                    yield el
-                    el = el.getparent()
+    probes = sorted({p for k in wanted for p in (k[:4], k[-4:]) if len(p) >= 2 and "'" not in p})
+    if not probes:
+        return
+    # One pass over the text nodes for all probes (an XPath per probe costs a pass each).
+    test = " or ".join(f"contains(., '{p}')" for p in probes)
+    for t in body_el.xpath(f".//text()[{test}]"):
+        el = t.getparent()
+        if t.is_tail:
+            el = el.getparent()
+        for _ in range(4):
+            if el is None or el in seen or el.tag in ("body", "html"):
+                break
+            seen.add(el)
+            yield el
+            el = el.getparent()
 
 
 def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: list[str],
