@@ -200,6 +200,7 @@ class ListingGuardMiddleware(_OutputMiddleware):
         super().__init__(crawler)
         self.max_pages = crawler.settings.getint("GOVNEWS_MAX_LISTING_PAGES", 5000)
         self.seen: dict[str, set[int]] = {}
+        self.paths: set[str] = set()
         self.capped: set[str] = set()
 
     def handle(self, obj: Any, response) -> Iterable[Any]:
@@ -208,7 +209,11 @@ class ListingGuardMiddleware(_OutputMiddleware):
             keys = {hash(it["url"]) for it in obj.get("items") or []}
             fresh = keys - seen
             seen |= keys
-            if keys and not fresh and (obj.get("page") or 1) > 1:
+            # The first Hanweb dataproxy.jsp answer repeats the records its column page embedded: not a loop.
+            where = f"{obj.get('section') or ''}\n{urlsplit(response.url).path}"
+            first_data = str(obj.get("mechanism") or "").startswith("hanweb-dataproxy") and where not in self.paths
+            self.paths.add(where)
+            if keys and not fresh and (obj.get("page") or 1) > 1 and not first_data:
                 response.meta["govnews_listing_trap"] = True
                 yield obj
                 yield _error(obj.get("section"), response.url, "listing_trap", "listing")
