@@ -212,46 +212,53 @@ def _is_layout_row(tr) -> bool:
     return False
 
 
-def _walk(el, out: _Lines, mark_links: bool) -> None:
-    tag = el.tag
-    if not isinstance(tag, str):  # comment or processing instruction: no text of its own
-        return
-    if tag in INVISIBLE:
-        return
-    cur = out.cur
-    if tag == "br":
-        out.br()
-        return
-    if tag == "tr" and not _is_layout_row(el):
-        out.br()
-        cells = []
-        for cell in el:
-            if cell.tag in ("td", "th"):
-                cell_text = " ".join(text_lines(cell, mark_links))
-                if cell_text:
-                    cells.append(cell_text)
-        cur.append(" ".join(cells))
-        out.br()
-        return
-    block = tag in BLOCK
-    if block:
-        out.br()
-    if mark_links and tag == "a" and el.get("href"):
-        cur.append(LINK_MARK)
-    if el.text:
-        cur.append(el.text)
-    for child in el:
-        _walk(child, out, mark_links)
-        if child.tail:
-            cur.append(child.tail)
-    if block:
-        out.br()
+_CLOSE, _TAIL = 1, 2
 
 
 def text_lines(el, mark_links: bool = False) -> list[str]:
-    """The visible text of el as lines (see module docstring); mark_links puts LINK_MARK in link lines."""
+    """The visible text of el as lines (see module docstring); mark_links puts LINK_MARK in link lines.
+
+    Iterative (an explicit stack), so that pathologically deep markup cannot exhaust Python's stack."""
     out = _Lines()
-    _walk(el, out, mark_links)
+    cur = out.cur
+    stack: list = [(el, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, state = pop()
+        if state == _TAIL:
+            cur.append(node)
+            continue
+        if state == _CLOSE:
+            out.br()
+            continue
+        tag = node.tag
+        if not isinstance(tag, str) or tag in INVISIBLE:  # comments: no text of their own
+            continue
+        if tag == "br":
+            out.br()
+            continue
+        if tag == "tr" and not _is_layout_row(node):
+            out.br()
+            cells = []
+            for cell in node:
+                if cell.tag in ("td", "th"):
+                    cell_text = " ".join(text_lines(cell, mark_links))
+                    if cell_text:
+                        cells.append(cell_text)
+            cur.append(" ".join(cells))
+            out.br()
+            continue
+        if tag in BLOCK:
+            out.br()
+            push((None, _CLOSE))
+        if mark_links and tag == "a" and node.get("href"):
+            cur.append(LINK_MARK)
+        if node.text:
+            cur.append(node.text)
+        for child in reversed(node):
+            if child.tail:
+                push((child.tail, _TAIL))
+            push((child, 0))
     out.br()
     return out.lines
 
