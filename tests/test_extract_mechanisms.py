@@ -166,3 +166,28 @@ def test_source_only_inside_the_body() -> None:
     assert rec["source"] == "示例日报"  # the last resort: a （来源：…） line in the body
     assert rec["body"].endswith("（来源：示例日报）")  # it stays body text
     assert rec["published"] == "2025-01-07T08:40:00+08:00"  # unlabelled date under the headline
+
+
+def test_govcn_policy_template_table_date_gets_the_shown_time() -> None:
+    rec = extract("govcn/content_5560001.html")
+    # Labels split by padding spans (索<span/>引<span/>号：) read whole.
+    assert rec["index_no"] == "000014672/2025-00006" and rec["xxgk"]["标题"].startswith("示例部关于")
+    assert rec["written_date"] == "2024-12-30"
+    # The table gives 发布日期 as a date; the line under the headline shows the same day with its time.
+    assert rec["published"] == "2025-01-06T10:30:00+08:00"
+    assert rec["source"] == "示例部网站" and rec["author"] == "刘畅"
+    assert "纠错" not in rec["body"] and rec["body"].startswith("示农发〔2024〕12号")
+
+
+def test_xxgk_table_matches_the_real_pages_gold() -> None:
+    from tests.shared_corpus import realpages
+
+    pages = [m for m in realpages() if m["gold"].get("_xxgk_meta")]
+    if not pages:
+        import pytest
+
+        pytest.skip("../shared/realpages is not available")
+    for m in pages:
+        got = extract_article(m["url"] or "", m["path"].read_bytes())["xxgk"]
+        for label, value in m["gold"]["_xxgk_meta"].items():
+            assert got.get(label) == value, (m["file"], label)

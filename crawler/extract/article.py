@@ -355,6 +355,27 @@ def _label_date(labels, wanted) -> str | None:
 
 
 def _published(root, overrides, labels, header, xxgk, meta, enp, url) -> str | None:
+    d = _displayed_date(root, overrides, labels, header, xxgk)
+    if d and "T" not in d:
+        # The same day shown with its time elsewhere under the headline (a table gives the date only).
+        for line in header:
+            for f in dates.find_dates(line.replace(LINK_MARK, "")):
+                if f.time and f.day.isoformat() == d and LINK_MARK not in line:
+                    return f.iso()
+    if d:
+        return d
+    # Nothing shown: the CMS's own publication metadata (date part: the time there is often a stamp).
+    for key in _META_PUBLISHED:
+        f = dates.first_date(meta.get(key))
+        if f:
+            return f.day.isoformat()
+    f = dates.first_date(enp.get("date"))
+    if f:
+        return f.day.isoformat()
+    return dates.date_from_url(url)
+
+
+def _displayed_date(root, overrides, labels, header, xxgk) -> str | None:
     sel = overrides.get("date")
     if sel:
         el = _select(root, sel)
@@ -381,14 +402,7 @@ def _published(root, overrides, labels, header, xxgk, meta, enp, url) -> str | N
         d = dates.parse_date(prefix)
         if d:
             return d
-    for key in _META_PUBLISHED:
-        f = dates.first_date(meta.get(key))
-        if f:
-            return f.day.isoformat()
-    f = dates.first_date(enp.get("date"))
-    if f:
-        return f.day.isoformat()
-    return dates.date_from_url(url)
+    return None
 
 
 def _source(root, overrides, labels, xxgk, meta, enp, body_lines) -> str | None:

@@ -29,14 +29,19 @@ def _cls(name: str) -> str:
     return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
 
 
+def _cls_nocase(name: str) -> str:
+    lower = "translate(normalize-space(@class), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+    return f"contains(concat(' ', {lower}, ' '), ' {name.lower()} ')"
+
+
 # (family, xpath) in order of trust. Class tests are whole-word so "NewsContentList" never matches.
 SELECTORS: tuple[tuple[str, str], ...] = (
     ("ucap", "//ucapcontent"),
     ("changzhou", "//*[@id='czfxfontzoom']"),
     ("changzhou", f"//td[{_cls('GovInfoContent')}]"),
     ("changzhou", f"//*[{_cls('NewsContent')}]"),
-    ("trs", f"//*[{_cls('TRS_Editor')}]"),
-    ("trs", f"//*[{_cls('TRS_UEDITOR')}]"),
+    ("trs", f"//*[{_cls_nocase('TRS_Editor')}]"),
+    ("trs", f"//*[{_cls_nocase('TRS_UEDITOR')}]"),
     ("trs", "//*[@id='UCAP-CONTENT']"),
     ("hanweb", "//*[@id='zoom']"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .dom import collapse, text_content
+from .dom import collapse, string_of, text_content
 
 # Every label we recognise, so that one label's value stops where the next label starts.
 _LABELS = (
@@ -72,66 +72,53 @@ XXGK_LABELS = (
 ).split()
 _XXGK_SET = frozenset(XXGK_LABELS)
 _XXGK_CORE = frozenset("索引号 信息索引号 成文日期 发文机关 发布机构 发文字号 文号 主题分类".split())
-_LABEL_CHUNK = re.compile(r"^(?P<label>[^\s:：]{2,8}?)\s*[:：]\s*(?P<value>.*)$")
+# A known label followed by a colon, at the start of a cell or after whitespace ("索  引  号：…").
+_XXGK_LABEL_RX = re.compile(
+    r"(?:^|(?<=\s))(?P<label>" + "|".join(_spaced(x) for x in sorted(XXGK_LABELS, key=len, reverse=True))
+    + r")\s*[:：]"
+)
+_CELLS = ("td", "th", "dt", "dd", "li")
 
 
 def _norm_label(s: str) -> str:
     return re.sub(r"[\s\u3000:：]+", "", s)
 
 
-def _chunks(el) -> list[str]:
-    """Visible text pieces of el, one per text node."""
-    out = []
-    stack = [(el, False)]
-    while stack:
-        node, tail = stack.pop()
-        if tail:
-            t = collapse(node.tail)
-            if t:
-                out.append(t)
-            continue
-        if not isinstance(node.tag, str) or node.tag in ("script", "style"):
-            continue
-        t = collapse(node.text)
-        if t:
-            out.append(t)
-        for child in reversed(list(node)):
-            stack.append((child, True))
-            stack.append((child, False))
-    return out
+def _cells(el) -> list[str]:
+    """The block's text in reading units: table cells, dt/dd, list items (innermost ones), or else its
+    text nodes. A cell's text is whole, so a label split by markup (索<span/>引<span/>号) reads as one."""
+    cells = [c for c in el.iter(*_CELLS) if next((d for d in c.iter(*_CELLS) if d is not c), None) is None]
+    if cells:
+        return [collapse(string_of(c)) for c in cells]
+    return [collapse(t) for t in el.itertext()]
 
 
 def parse_xxgk_block(el) -> dict[str, str]:
-    """Read label -> value pairs from a metadata block, whatever the cell layout (th/td, b+text, dt/dd)."""
-    chunks = _chunks(el)
+    """Read label -> value pairs from a metadata block, whatever the layout: label and value in one cell
+    (<b>label:</b> value), a label cell then a value cell (th/td, dt/dd, label/div)."""
     out: dict[str, str] = {}
-    i = 0
-    while i < len(chunks):
-        c = chunks[i]
-        label = value = None
-        m = _LABEL_CHUNK.match(c)
-        if m and _norm_label(m["label"]) in _XXGK_SET:
-            label, value = _norm_label(m["label"]), m["value"].strip()
-        else:
-            # "索  引  号:" split into pieces, or a bare label cell.
-            key = _norm_label(c)
-            if key in _XXGK_SET:
-                label, value = key, ""
-            elif c.endswith((":", "：")) and _norm_label(c) in _XXGK_SET:
-                label, value = _norm_label(c), ""
-        if label is None:
-            i += 1
+    pending: str | None = None
+    for text in _cells(el):
+        if not text:
             continue
-        j = i + 1
-        if not value and j < len(chunks):
-            nxt = chunks[j]
-            mm = _LABEL_CHUNK.match(nxt)
-            if not ((mm and _norm_label(mm["label"]) in _XXGK_SET) or _norm_label(nxt) in _XXGK_SET):
-                value = nxt
-                j += 1
-        if label not in out:
-            out[label] = collapse(value)
-        i = j
+        bare = _norm_label(text)
+        if bare in _XXGK_SET:
+            pending = bare  # a label cell; its value is the next cell
+            continue
+        matches = list(_XXGK_LABEL_RX.finditer(text))
+        if not matches or text[: matches[0].start()].strip():
+            if pending is not None:
+                out.setdefault(pending, text)
+                pending = None
+            continue
+        pending = None
+        for i, m in enumerate(matches):
+            end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+            label, value = _norm_label(m["label"]), text[m.end():end].strip()
+            if value:
+                out.setdefault(label, value)
+            elif i == len(matches) - 1:
+                pending = label
     return out
 
 

@@ -10,6 +10,7 @@ nearest heading before the body; finally the meta or the <title> tag itself.
 from __future__ import annotations
 
 import re
+import unicodedata
 from difflib import SequenceMatcher
 
 from .dom import join_title_lines, string_of, text_lines
@@ -29,8 +30,8 @@ def _similar(a: str, b: str) -> float:
 
 
 def key(s: str | None) -> str:
-    """Comparison key: the text without any whitespace."""
-    return re.sub(r"[\s\u3000]+", "", s or "")
+    """Comparison key: the text without any whitespace, full-width forms folded (NFKC)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s or ""))
 
 
 def _inside(el, container) -> bool:
