@@ -56,11 +56,15 @@ def _container(el):
     return el
 
 
+_LINK_TEXT = etree.XPath(".//a//text()")
+_TEXT_NODES = etree.XPath(".//text()[string-length(normalize-space(.)) >= 4]")
+
+
 def _link_density(el) -> float:
     total = len(collapse(text_content(el)))
     if not total:
         return 1.0
-    links = sum(len(collapse(text_content(a))) for a in el.iter("a"))
+    links = len(collapse(" ".join(_LINK_TEXT(el))))
     return min(1.0, links / total)
 
 
@@ -76,7 +80,15 @@ def best_block(body):
             return
         scores[el] = scores.get(el, 0.0) + amount
 
-    for el in body.iter():
+    # Elements holding some text of their own, found by XPath in C (most elements hold none).
+    owners: dict = {}
+    for t in _TEXT_NODES(body):
+        el = t.getparent()
+        if t.is_tail:
+            el = el.getparent()
+        if el is not None:
+            owners[el] = None
+    for el in owners:
         tag = el.tag
         if not isinstance(tag, str) or tag in INVISIBLE or tag == "a":
             continue
