@@ -191,3 +191,15 @@ def test_xxgk_table_matches_the_real_pages_gold() -> None:
         got = extract_article(m["url"] or "", m["path"].read_bytes())["xxgk"]
         for label, value in m["gold"]["_xxgk_meta"].items():
             assert got.get(label) == value, (m["file"], label)
+
+
+def test_label_variants_and_footer_inside_the_only_wrapper() -> None:
+    rec = extract("generic/label_variants_one_wrapper.html")
+    # 发稿时间 with a weekday between date and time; 供稿单位 as the source.
+    assert rec["published"] == "2025-01-06T10:30:00+08:00"
+    assert rec["source"] == "县融媒体中心"
+    assert rec["title"] == "县城新增两处口袋公园"
+    # Everything sits in one wrapper: logo, menu, info line, share bar and footer links never reach the body.
+    assert rec["body"].count("\n") == 2
+    for junk in ("分享到", "网站地图", "版权所有", "阅读次数", "首页"):
+        assert junk not in rec["body"]

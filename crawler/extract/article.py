@@ -421,7 +421,7 @@ def _source(root, overrides, labels, xxgk, meta, enp, body_lines) -> str | None:
     if v:
         return v
     # 政府信息公开 info lines that are not a full table: 发布机构 / 发文机关 stand in for 来源.
-    v = _label_value(labels, ("发布机构", "发文机关", "发文单位"))
+    v = _label_value(labels, ("发布机构", "发文机关", "发文单位", "发布单位", "发布部门"))
     if v:
         return v
     v = meta.get("contentsource") or enp.get("sourcename")
