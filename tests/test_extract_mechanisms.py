@@ -203,3 +203,13 @@ def test_label_variants_and_footer_inside_the_only_wrapper() -> None:
     assert rec["body"].count("\n") == 2
     for junk in ("分享到", "网站地图", "版权所有", "阅读次数", "首页"):
         assert junk not in rec["body"]
+
+
+def test_headline_and_info_line_inside_the_content_container() -> None:
+    rec = extract("generic/zoom_wrapper_with_info.html")
+    # The only exact headline is inside #zoom; the site-name logo link matching a <title> segment loses.
+    assert rec["title"] == "街道开展冬季消防安全培训"
+    # The info line inside the container is read for date and source, and (per the gold rule for what a
+    # CMS puts in its container) stays in the body.
+    assert (rec["published"], rec["source"]) == ("2025-01-06T09:20:00+08:00", "东湖街道")
+    assert rec["body"].split("\n")[1] == "发布时间：2025-01-06 09:20 来源：东湖街道"

@@ -70,7 +70,16 @@ def extract_article(url: str, body: bytes, headers: Mapping | None = None,
 
     xxgk = fields.find_xxgk(body_el, exclude=content)
     header, before, after = _regions(body_el, content, title_el)
-    labels = _collect_labels(header, before, after)
+    # The info line some templates print inside the content container: read, but left in the body.
+    top = []
+    tkey = re.sub(r"\s+", "", title or "")
+    for line in body_lines[:5]:
+        if re.sub(r"\s+", "", line) == tkey:
+            continue
+        if not _is_meta_line(line):
+            break
+        top.append(line)
+    labels = _collect_labels(header, before, top, after)
 
     published = _published(root, overrides, labels, header, xxgk, meta, enp, url)
     written = dates.parse_date(_first(xxgk, fields.WRITTEN_LABELS)) or _label_date(labels, fields.WRITTEN_LABELS)
@@ -325,10 +334,13 @@ def _regions(body_el, content, title_el):
     return header, before, after
 
 
-def _collect_labels(header, before, after):
+_REGIONS = ("header", "before", "top", "after")
+
+
+def _collect_labels(header, before, top, after):
     """(label, value, region) triples, header region first."""
     out = []
-    for region, lines in (("header", header), ("before", before), ("after", after[:25])):
+    for region, lines in (("header", header), ("before", before), ("top", top), ("after", after[:25])):
         for line in lines:
             prefix, pairs = fields.labelled(line.replace(LINK_MARK, ""))
             for label, value in pairs:
@@ -337,7 +349,7 @@ def _collect_labels(header, before, after):
 
 
 def _label_value(labels, wanted) -> str | None:
-    for region in ("header", "before", "after"):
+    for region in _REGIONS:
         for label, value, r in labels:
             if r == region and label in wanted and value:
                 return value
@@ -345,7 +357,7 @@ def _label_value(labels, wanted) -> str | None:
 
 
 def _label_date(labels, wanted) -> str | None:
-    for region in ("header", "before", "after"):
+    for region in _REGIONS:
         for label, value, r in labels:
             if r == region and label in wanted:
                 d = dates.parse_date(value)

@@ -13,11 +13,14 @@ import re
 import unicodedata
 from difflib import SequenceMatcher
 
+from lxml import etree
+
 from .dom import join_title_lines, string_of, text_lines
 
 _SEPS = re.compile(r"\s*(?:_{1,2}|\||｜|--?|—+|－|::)\s*")
 _HINT = re.compile(r"title|tit\b|bt\b|headline|biaoti|ucaptitle|heading|article-?h", re.I)
 _HEADINGS = frozenset("h1 h2 h3".split())
+_LINK_TEXT = etree.XPath("descendant-or-self::a//text()")
 # Date/source lines and widgets are centred too; they are not headlines.
 _INFO_LINE = re.compile(r"(?:19|20)\d\d[-/.年]\d|[:：]|来源|浏览|字号|打印|分享")
 
@@ -82,14 +85,22 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
     headline_like = [w for w in [mkey, pkey, *segments] if w and w != site and len(w) >= 0.5 * longest_seg]
     truncated = [w.rstrip(".…") for w in headline_like]
     best, best_score = None, 0.0
+    # Inside the body, only a headline that opens it counts (templates that print it in the container).
+    openings, acc = set(), ""
+    for line in body_lines[:4]:
+        acc += key(line)
+        openings.add(acc)
     for el in _near(body_el, wanted, content):
-        if not isinstance(el.tag, str) or _inside(el, content):
+        if not isinstance(el.tag, str):
             continue
         raw = string_of(el)
         if len(raw) > 300:
             continue
         k = key(raw)
         if len(k) < 4:
+            continue
+        inside = _inside(el, content)
+        if inside and k not in openings:
             continue
         if mkey and k == mkey:
             score = 100.0
@@ -115,8 +126,11 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
         if _HINT.search(f"{el.get('class', '')} {el.get('id', '')}"):
             score += 5
         parent = el.getparent()
-        if tag in ("a", "option", "li", "title") or (parent is not None and parent.tag == "a"):
-            score -= 30  # a link to this page in a list, a crumb or a share widget
+        if tag in ("a", "option", "li", "title") or (parent is not None and parent.tag == "a") \
+                or key("".join(_LINK_TEXT(el))) == k:
+            score -= 30  # a link: this page in a list, a crumb, a share widget, or the site logo
+        if inside:
+            score -= 5  # an equal headline outside the body is the better element
         # Equal scores: the innermost element wins (it was seen first) unless an ancestor adds a hint.
         if score > best_score:
             best, best_score = el, score
