@@ -68,6 +68,19 @@ def run_ours(page: dict) -> dict:
             "images": [i["url"] for i in rec["images"]]}
 
 
+def run_ours_density_only(page: dict) -> dict:
+    """Ours with every CMS family detector switched off: each page goes through the structural density
+    fallback, as a page of a CMS we have never seen would. Shows how much rests on family rules."""
+    from crawler.extract import families
+
+    saved = families.candidates
+    families.candidates = lambda root: iter(())
+    try:
+        return run_ours(page)
+    finally:
+        families.candidates = saved
+
+
 def make_trafilatura() -> Callable[[dict], dict] | None:
     try:
         import trafilatura
@@ -179,7 +192,8 @@ def main() -> int:
     shared = find_shared(a.shared)
     scorer = load_scorer(shared)
     pages = load_pages(shared)
-    runners = [("govnews (ours)", run_ours), ("trafilatura", make_trafilatura()), ("GNE", make_gne())]
+    runners = [("govnews (ours)", run_ours), ("ours, no family rules", run_ours_density_only),
+               ("trafilatura", make_trafilatura()), ("GNE", make_gne())]
     results = []
     for name, run in runners:
         if run is None:
