@@ -213,3 +213,11 @@ def test_headline_and_info_line_inside_the_content_container() -> None:
     # CMS puts in its container) stays in the body.
     assert (rec["published"], rec["source"]) == ("2025-01-06T09:20:00+08:00", "东湖街道")
     assert rec["body"].split("\n")[1] == "发布时间：2025-01-06 09:20 来源：东湖街道"
+
+
+def test_regenerated_pubdate_meta_loses_to_the_url_date() -> None:
+    rec = extract("trs/t20250106_4403003_regenerated.html")
+    # Nothing displayed; PubDate equals the 页面生成时间 stamp of a regenerating CMS; t20250106_ keeps
+    # the original date.
+    assert rec["published"] == "2025-01-06"
+    assert "打印" not in rec["body"] and rec["body"].startswith("各县（市、区）")

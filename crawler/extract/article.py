@@ -376,15 +376,30 @@ def _published(root, overrides, labels, header, xxgk, meta, enp, url) -> str | N
                     return f.iso()
     if d:
         return d
-    # Nothing shown: the CMS's own publication metadata (date part: the time there is often a stamp).
+    # Nothing shown: the CMS's own publication metadata (date part: the time there is often a stamp) ...
+    stamp = _generation_stamp(meta)
+    from_url = dates.date_from_url(url)
     for key in _META_PUBLISHED:
         f = dates.first_date(meta.get(key))
         if f:
+            # ... unless it is merely when a regenerating CMS last wrote the page (页面生成时间), and the
+            # URL keeps the original date.
+            if stamp and from_url and (f.day, (f.time or "")[:5]) == (stamp.day, (stamp.time or "")[:5]) \
+                    and from_url != f.day.isoformat():
+                return from_url
             return f.day.isoformat()
     f = dates.first_date(enp.get("date"))
     if f:
         return f.day.isoformat()
-    return dates.date_from_url(url)
+    return from_url
+
+
+def _generation_stamp(meta: Mapping):
+    """When the CMS generated this copy of the page, if it says so (页面生成时间 / Maketime)."""
+    others = meta.get("others") or ""
+    if "生成" in others:
+        return dates.first_date(others)
+    return dates.first_date(meta.get("maketime"))
 
 
 def _displayed_date(root, overrides, labels, header, xxgk) -> str | None:
