@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ class Run:
     responses: int  # downloader/response_count
     elapsed: float  # Scrapy's elapsed_time_seconds (spider open to close)
     wall: float  # process wall time, start-up included
-    rss_mb: float  # peak resident set size of the crawling process
+    rss_mb: float  # peak resident set size: the crawling process (wait4), or its whole tree if larger
     exit: int
 
     @property
@@ -58,11 +59,38 @@ def _stat(stderr: str, key: str) -> float:
     return float(m.group(1)) if m else 0.0
 
 
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (extraction workers included), from /proc."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def _run(name: str, argv: list[str], env: dict | None = None, log: Path | None = None) -> Run:
     start = time.monotonic()
+    peak = [0]
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        stop = threading.Event()
+
+        def sample() -> None:  # the process tree's RSS, twice a second (wait4 sees only the process)
+            while not stop.wait(0.5):
+                peak[0] = max(peak[0], _tree_rss(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
+        stop.set()
+        sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - start
         err.seek(0)
@@ -70,7 +98,7 @@ def _run(name: str, argv: list[str], env: dict | None = None, log: Path | None =
     if log:
         log.write_text(stderr)
     return Run(name, int(_stat(stderr, "downloader/response_count")), _stat(stderr, "elapsed_time_seconds"),
-               wall, usage.ru_maxrss / 1024, proc.returncode)
+               wall, max(usage.ru_maxrss * 1024, peak[0]) / 2**20, proc.returncode)
 
 
 def scrapy_settings(concurrency: int) -> dict:
@@ -127,38 +155,46 @@ def archive_bytes(db: Path) -> int:
 
 
 def measure(articles: int, sections: int, concurrency: int, server_procs: int, workdir: Path,
-            repeat: int = 1, recrawl: bool = True) -> dict:
-    """Run (b), (a) and (c) once per --repeat against one server; return the medians and the runs."""
+            repeat: int = 1, recrawl: bool = True, variants: list[dict] | None = None) -> dict:
+    """For one size: (b) the bare spider, then for each variant of our settings (a) a full crawl into a
+    fresh archive, and (c) with the first variant a no-op re-crawl; `repeat` rounds, interleaved,
+    against one server.
+    Returns medians: {"bare": {...}, "ours": [{...} per variant]} plus the raw runs."""
     import sqlite3
 
     from fixtures.sites.generated import Generated
 
+    variants = variants or [{}]
     gen = Generated(articles, sections)
     site_toml = workdir / "generated.toml"
     site_toml.write_text(gen.toml(), encoding="utf-8")
     expected = 1 + len(gen.listing_paths()) + articles  # robots.txt, listing pages, articles
     server, base = start_server(articles, sections, server_procs)
-    sets = [x for k, v in scrapy_settings(concurrency).items() for x in ("-s", f"{k}={v}")]
-    bare, ours, noop, per_article, counts, after = [], [], [], [], [], []
+    bare: list[Run] = []
+    ours: list[dict] = [{"full": [], "noop": [], "archived": [], "after": [], "per_article": []} for _ in variants]
     try:
         for r in range(repeat):
             bare.append(_run("bare", [PY, str(Path(__file__).resolve()), "--bare", base, str(articles),
                                       str(sections), str(concurrency)], log=workdir / f"bare-{articles}-{r}.log"))
-            db = workdir / f"run{r}" / "archive.db"
-            if db.parent.exists():
-                shutil.rmtree(db.parent)
-            db.parent.mkdir(parents=True)
-            crawl = [PY, "-m", "archive.cli", "crawl", "--site", str(site_toml), "--base-url", base, "--db", str(db), *sets]
-            ours.append(_run("ours", crawl, log=workdir / f"ours-{articles}-{r}.log"))
-            with sqlite3.connect(db) as conn:
-                n = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-            counts.append(n)
-            per_article.append(archive_bytes(db) / max(1, n))
-            if recrawl:
-                noop.append(_run("noop", crawl, log=workdir / f"noop-{articles}-{r}.log"))
+            for v, (settings, acc) in enumerate(zip(variants, ours, strict=True)):
+                sets = [x for k, val in {**scrapy_settings(concurrency), **settings}.items()
+                        for x in ("-s", f"{k}={val}")]
+                db = workdir / f"run-{articles}-{v}-{r}" / "archive.db"
+                if db.parent.exists():
+                    shutil.rmtree(db.parent)
+                db.parent.mkdir(parents=True)
+                crawl = [PY, "-m", "archive.cli", "crawl", "--site", str(site_toml), "--base-url", base,
+                         "--db", str(db), *sets]
+                acc["full"].append(_run("ours", crawl, log=workdir / f"ours-{articles}-{v}-{r}.log"))
                 with sqlite3.connect(db) as conn:
-                    after.append(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
-            shutil.rmtree(db.parent)
+                    n = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+                acc["archived"].append(n)
+                acc["per_article"].append(archive_bytes(db) / max(1, n))
+                if recrawl and v == 0:  # the no-op re-crawl, with the first variant (our defaults)
+                    acc["noop"].append(_run("noop", crawl, log=workdir / f"noop-{articles}-{v}-{r}.log"))
+                    with sqlite3.connect(db) as conn:
+                        acc["after"].append(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+                shutil.rmtree(db.parent)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -166,30 +202,40 @@ def measure(articles: int, sections: int, concurrency: int, server_procs: int, w
     def med(runs: list[Run], attr: str) -> float:
         return statistics.median(getattr(x, attr) for x in runs) if runs else 0.0
 
-    out = {
-        "articles": articles, "sections": sections, "concurrency": concurrency, "server_procs": server_procs,
-        "expected_requests": expected, "archived": counts, "archived_after_noop": after,
-        "bare_rate": med(bare, "rate"), "ours_rate": med(ours, "rate"),
-        "bare_rss_mb": med(bare, "rss_mb"), "ours_rss_mb": med(ours, "rss_mb"),
-        "bare_responses": [x.responses for x in bare], "ours_responses": [x.responses for x in ours],
-        "ours_wall": med(ours, "wall"), "noop_wall": med(noop, "wall"), "noop_responses": [x.responses for x in noop],
-        "bytes_per_article": statistics.median(per_article) if per_article else 0.0,
-        "runs": [asdict(x) | {"rate": x.rate} for x in bare + ours + noop],
-    }
-    out["ratio"] = out["ours_rate"] / out["bare_rate"] if out["bare_rate"] else 0.0
-    out["noop_fraction"] = out["noop_wall"] / out["ours_wall"] if out["ours_wall"] else 0.0
+    out = {"articles": articles, "sections": sections, "concurrency": concurrency, "server_procs": server_procs,
+           "expected_requests": expected, "repeat": repeat,
+           "bare": {"rate": med(bare, "rate"), "rss_mb": med(bare, "rss_mb"), "responses": [x.responses for x in bare]},
+           "ours": [], "runs": [asdict(x) | {"rate": x.rate} for x in bare]}
+    for settings, acc in zip(variants, ours, strict=True):
+        o = {"settings": settings, "rate": med(acc["full"], "rate"), "rss_mb": med(acc["full"], "rss_mb"),
+             "responses": [x.responses for x in acc["full"]], "archived": acc["archived"],
+             "archived_after_noop": acc["after"], "wall": med(acc["full"], "wall"),
+             "noop_wall": med(acc["noop"], "wall"), "noop_responses": [x.responses for x in acc["noop"]],
+             "bytes_per_article": statistics.median(acc["per_article"])}
+        o["ratio"] = o["rate"] / out["bare"]["rate"] if out["bare"]["rate"] else 0.0
+        o["noop_fraction"] = o["noop_wall"] / o["wall"] if o["wall"] else 0.0
+        out["ours"].append(o)
+        out["runs"] += [asdict(x) | {"rate": x.rate, "settings": settings} for x in acc["full"] + acc["noop"]]
     return out
 
 
+def _label(settings: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in settings.items()) or "defaults"
+
+
 def table(results: list[dict]) -> str:
-    head = ("| articles | bare Scrapy pages/s | our crawl pages/s | ratio a/b (≥0.6) | bare peak RSS | "
+    head = ("| articles | our crawl | bare Scrapy pages/s | our pages/s | ratio a/b (≥0.6) | bare peak RSS | "
             "our peak RSS (≤400 MB) | archive bytes/article | no-op re-crawl (<1% of full) |\n"
-            "|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-    rows = "".join(
-        f"| {r['articles']:,} | {r['bare_rate']:.0f} | {r['ours_rate']:.0f} | {r['ratio']:.2f} | "
-        f"{r['bare_rss_mb']:.0f} MB | {r['ours_rss_mb']:.0f} MB | {r['bytes_per_article'] / 1024:.1f} KB | "
-        f"{r['noop_wall']:.1f} s of {r['ours_wall']:.0f} s ({100 * r['noop_fraction']:.1f}%) |\n" for r in results)
-    return head + rows
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
+    rows = []
+    for r in results:
+        for o in r["ours"]:
+            noop = (f"{o['noop_wall']:.1f} s of {o['wall']:.0f} s ({100 * o['noop_fraction']:.1f}%)"
+                    if o["noop_responses"] else "not run")
+            rows.append(f"| {r['articles']:,} | {_label(o['settings'])} | {r['bare']['rate']:.0f} | {o['rate']:.0f} | "
+                        f"{o['ratio']:.2f} | {r['bare']['rss_mb']:.0f} MB | {o['rss_mb']:.0f} MB | "
+                        f"{o['bytes_per_article'] / 1024:.1f} KB | {noop} |\n")
+    return head + "".join(rows)
 
 
 def main() -> None:
@@ -199,8 +245,11 @@ def main() -> None:
     ap.add_argument("--small", type=int, default=10_000, help="also measure this size first (0: skip)")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--server-procs", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=1, help="runs per size; medians are reported")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds per size; medians are reported")
     ap.add_argument("--no-recrawl", action="store_true")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
+                    help="also measure our crawl with these extra settings (repeatable); "
+                         "default: defaults and GOVNEWS_EXTRACT_PROCESSES=2")
     ap.add_argument("--workdir", type=Path, help="keep logs here (default: a temporary directory)")
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
     ap.add_argument("--bare", nargs=4, metavar=("BASE", "ARTICLES", "SECTIONS", "CONCURRENCY"), help=argparse.SUPPRESS)
@@ -208,17 +257,20 @@ def main() -> None:
     if a.bare:
         bare_main(a.bare[0], int(a.bare[1]), int(a.bare[2]), int(a.bare[3]))
         return
+    variants = [dict(kv.split("=", 1) for kv in v.split(",")) if v != "defaults" else {} for v in a.variant]
+    variants = variants or [{}, {"GOVNEWS_EXTRACT_PROCESSES": "2"}]
     workdir = a.workdir or Path(tempfile.mkdtemp(prefix="govnews-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    sizes = [s for s in (a.small, a.articles) if s]
     results = []
-    for size in sizes:
+    for size in [s for s in (a.small, a.articles) if s]:
         print(f"== {size:,} articles in {a.sections} sections (logs in {workdir})", file=sys.stderr, flush=True)
-        results.append(measure(size, a.sections, a.concurrency, a.server_procs, workdir, a.repeat, not a.no_recrawl))
-        print(json.dumps({k: v for k, v in results[-1].items() if k != "runs"}, ensure_ascii=False), file=sys.stderr, flush=True)
+        results.append(measure(size, a.sections, a.concurrency, a.server_procs, workdir, a.repeat,
+                               not a.no_recrawl, variants))
+        print(json.dumps({k: v for k, v in results[-1].items() if k != "runs"}, ensure_ascii=False),
+              file=sys.stderr, flush=True)
+        if a.json:
+            a.json.write_text(json.dumps(results, indent=1, ensure_ascii=False))
     print(table(results))
-    if a.json:
-        a.json.write_text(json.dumps(results, indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ EXTENSIONS = {
 }
 # Same article under many URLs (session ids, tracking parameters, index.html vs /): one fingerprint.
 REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.CanonicalFingerprinter"
+GOVNEWS_EXTRACT_PROCESSES = 0  # >0: extract articles in that many worker processes (bulk crawls)
 GOVNEWS_MAX_LISTING_PAGES = 5000  # deeper pager walks are cut (a calendar trap that never repeats)
 GOVNEWS_RETRY_AFTER_MAX = 60  # seconds; a server asking for longer is given up on for this run
 GOVNEWS_WAL_MAX_BYTES = 8 * 1024 * 1024  # -wal over this is checkpointed (TRUNCATE) within a second

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from archive.store import utcnow
 from crawler.errors import error_kind
-from crawler.extract import extract_article
+from crawler.extractpool import Extractor
 from crawler.listing import extract_listing
 from crawler.listing.shell import ANTI_BOT_STATUS
 from crawler.listing.walk import SectionWalk
@@ -29,6 +30,14 @@ class NewsSpider(scrapy.Spider):
         self.site = site
         self.allowed_domains = list(site.allowed_hosts)
         self.walks: dict[str, SectionWalk] = {}
+        self.extractor = Extractor()
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.extractor = Extractor.from_settings(crawler.settings)  # inline, or worker processes
+        crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
+        return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for section in self.site.sections:
@@ -65,9 +74,9 @@ class NewsSpider(scrapy.Spider):
         if walk.stopped:
             self.logger.info("section %s: walk stopped after %d pages (%s)", section.name, len(walk.pages), walk.stopped)
 
-    def parse_article(self, response: Response, section: Section, list_item: dict):
+    async def parse_article(self, response: Response, section: Section, list_item: dict):
         overrides = {**self.site.overrides, **section.overrides}
-        record = extract_article(response.url, response.body, response.headers, overrides=overrides or None)
+        record = await self.extractor.extract(response.url, response.body, response.headers, overrides or None)
         if not (record.get("title") or list_item.get("title")) or not record.get("body"):
             yield {"kind": "error", "section": section.name, "url": response.url, "error": "empty_article"}
             return
