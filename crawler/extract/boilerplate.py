@@ -32,6 +32,17 @@ _FOOTER = re.compile(
 )
 
 
+# Bracketed widget buttons and the QR caption are unambiguous wherever they sit in a line.
+_INLINE_WIDGETS = re.compile(
+    r"[【\[〖]\s*(?:打印本页|打印此页|打印页面|打印|关闭窗口|关闭本页|关闭|返回顶部|顶部|收藏本页|加入收藏|收藏|"
+    r"我要纠错|纠错|[大中小]|默认|超大)\s*[】\]〗]|扫一扫在手机(?:上)?(?:打开|查看)当前页(?:面)?"
+)
+
+
+def strip_widgets(line: str) -> str:
+    return _INLINE_WIDGETS.sub("", line).strip() if _STRONG.search(line) else line
+
+
 def is_widget_line(line: str) -> bool:
     if _FOOTER.search(line) or _PREV_NEXT.match(line):
         return True
@@ -42,7 +53,14 @@ def is_widget_line(line: str) -> bool:
 
 
 def clean_lines(lines: list[str]) -> list[str]:
-    return dedupe_copies([x for x in lines if not is_widget_line(x)])
+    out = []
+    for line in lines:
+        if is_widget_line(line):
+            continue
+        line = strip_widgets(line)  # "…全文完。【打印本页】【关闭窗口】"
+        if line:
+            out.append(line)
+    return dedupe_copies(out)
 
 
 def dedupe_copies(lines: list[str]) -> list[str]:
