@@ -50,18 +50,44 @@ def links(page: Path, url: str | None) -> None:
     _print_json(extract_listing(_page_url(page, url), page.read_bytes(), None))
 
 
+def _size(value: str) -> int:
+    """A byte count with an optional K/M/G suffix (powers of 1024)."""
+    v = value.strip().upper().removesuffix("B")
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(v[-1:], 1)
+    try:
+        return int(float(v[:-1] if mult > 1 else v) * mult)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a size (e.g. 500M, 1G)") from None
+
+
 @cli.command()
 @click.option("--site", "site_name", required=True, help="Site definition name (see `govnews sites`) or a .toml path.")
 @click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Archive file (created if missing).")
 @click.option("--base-url", help="Base URL for a fixture site (printed by `govnews fixtures serve`).")
+@click.option("--full", is_flag=True, help="Walk every listing page, not only up to the first fully archived one.")
+@click.option("--pages", type=click.IntRange(min=1), help="Walk at most N listing pages per section.")
+@click.option("--refresh", is_flag=True, help="Re-request archived articles (conditionally: unchanged ones cost a 304).")
+@click.option("--warc-dir", type=click.Path(file_okay=False, path_type=Path), help="Where WARC files go [default: <db stem>-warc/].")
+@click.option("--warc-max-size", default="1G", show_default=True, help="Start a new WARC file past this size.")
+@click.option("--attachment-max-size", default="50M", show_default=True, help="Skip attachments larger than this.")
+@click.option("--operator", envvar="GOVNEWS_OPERATOR", help="Who runs the crawl (written into each WARC's warcinfo).")
+@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), help="Per-run log files [default: <db stem>-logs/].")
+@click.option("--progress/--no-progress", default=None, help="Live progress line on stderr [default: when stderr is a terminal].")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
-@click.option("--log-level", default="INFO", show_default=True)
-def crawl(site_name: str, db: Path, base_url: str | None, settings: tuple[str, ...], log_level: str) -> None:
-    """Crawl every section of a site into the archive at DB.
+@click.option("--log-level", default="WARNING", show_default=True, help="What reaches stderr (the log file gets INFO).")
+def crawl(site_name: str, db: Path, base_url: str | None, full: bool, pages: int | None, refresh: bool,
+          warc_dir: Path | None, warc_max_size: str, attachment_max_size: str, operator: str | None,
+          log_dir: Path | None, progress: bool | None, settings: tuple[str, ...], log_level: str) -> None:
+    """Crawl a site into the archive at DB: only what is new, keeping every raw response in WARC.
 
-    Exit codes: 0 ok, 1 finished with errors (partial), 2 usage or configuration error.
+    \b
+    Exit codes:
+      0   ok
+      1   partial: finished with errors (counted by kind in crawl_runs.errors), or interrupted
+      2   usage or configuration error
+      75  another crawl holds this archive's lock (try again later)
     """
-    from crawler.run import EXIT_USAGE, crawl_site, exit_code
+    from crawler.run import EXIT_LOCKED, EXIT_USAGE, Locked, crawl_site, exit_code, summary_line
     from crawler.sites import SiteError, load_site
 
     try:
@@ -69,18 +95,94 @@ def crawl(site_name: str, db: Path, base_url: str | None, settings: tuple[str, .
     except SiteError as e:
         click.echo(f"govnews crawl: {e}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    overrides: dict[str, str] = {"LOG_LEVEL": log_level}
+    overrides: dict[str, object] = {
+        "GOVNEWS_FULL": full, "GOVNEWS_REFRESH": refresh, "GOVNEWS_MAX_PAGES": pages or 0,
+        "GOVNEWS_WARC_MAX_SIZE": _size(warc_max_size), "GOVNEWS_ATTACHMENT_MAXSIZE": _size(attachment_max_size),
+    }
+    for key, value in (("GOVNEWS_WARC_DIR", warc_dir), ("GOVNEWS_LOG_DIR", log_dir), ("GOVNEWS_OPERATOR", operator),
+                       ("GOVNEWS_PROGRESS", progress)):
+        if value is not None:
+            overrides[key] = str(value) if isinstance(value, Path) else value
     for pair in settings:
         if "=" not in pair:
             click.echo(f"govnews crawl: -s takes NAME=VALUE, got {pair!r}", err=True)
             raise SystemExit(EXIT_USAGE)
         k, v = pair.split("=", 1)
         overrides[k] = v
-    summary = crawl_site(site, db, overrides)
-    click.echo(f"{site.name}: {summary['status']} run={summary.get('run_id')} new={summary.get('new', 0)} "
-               f"updated={summary.get('updated', 0)} unchanged={summary.get('unchanged', 0)} "
-               f"failed={summary.get('failed', 0)} requests={summary.get('requests', 0)}")
+    try:
+        summary = crawl_site(site, db, overrides, stderr_level=log_level.upper())
+    except Locked as e:
+        click.echo(f"govnews crawl: {e}; exiting", err=True)
+        raise SystemExit(EXIT_LOCKED) from None
+    click.echo(summary_line(site.name, summary))
     raise SystemExit(exit_code(summary))
+
+
+@cli.group()
+def warc() -> None:
+    """The raw captures: WARC/1.1 files beside the archive."""
+
+
+@warc.command("verify")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Verify this archive's WARC directory and every capture pointer stored in it.")
+@click.option("--warc-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The archive's WARC directory [default: <db stem>-warc/].")
+def warc_verify(paths: tuple[Path, ...], db: Path | None, warc_dir: Path | None) -> None:
+    """Read every record of the WARC files, checking digests (and, with --db, the archive's pointers).
+
+    A torn last record (a crawl killed mid-write) is reported and skipped, not an error. Exit 0 when
+    everything checks out, 1 on a digest mismatch, corruption or a pointer to nothing.
+    """
+    from archive.store import data_dir
+    from archive.warc import verify, verify_pointers, warc_files
+
+    files = list(paths)
+    if db is not None:
+        files += warc_files(warc_dir or data_dir(db, "warc"))
+    if not files:
+        raise click.UsageError("give WARC files, or --db ARCHIVE")
+    reports = verify(files)
+    bad = 0
+    for r in reports:
+        note = f"{r.path.name}: {len(r.records)} records"
+        if r.torn_at is not None:
+            note += f", torn last record at offset {r.torn_at} ({r.torn_bytes} bytes) skipped"
+        click.echo(note + ("" if r.ok else f", {len(r.problems)} problems"))
+        for p in r.problems:
+            click.echo(f"  {p}")
+        bad += not r.ok
+    if db is not None:
+        problems = verify_pointers(db, reports)
+        click.echo(f"{db.name}: {'every capture pointer resolves' if not problems else f'{len(problems)} bad pointers'}")
+        for p in problems[:50]:
+            click.echo(f"  {p}")
+        bad += bool(problems)
+    raise SystemExit(1 if bad else 0)
+
+
+@cli.group()
+def export() -> None:
+    """Export the archive in standard formats."""
+
+
+@export.command("wacz")
+@click.option("--db", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The .wacz file to write.")
+@click.option("--run", "run_id", type=int, help="Only this crawl run's captures (and the originals its revisits refer to).")
+@click.option("--warc-dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--title", help="Title in datapackage.json.")
+def export_wacz_cmd(db: Path, out: Path, run_id: int | None, warc_dir: Path | None, title: str | None) -> None:
+    """Package the WARC captures as WACZ (pages.jsonl, CDXJ index, datapackage with sha256)."""
+    from archive.wacz import export_wacz
+
+    try:
+        done = export_wacz(db, out, warc_dir=warc_dir, run_id=run_id, title=title)
+    except ValueError as e:
+        click.echo(f"govnews export wacz: {e}", err=True)
+        raise SystemExit(2) from None
+    click.echo(f"{done['path']}: {len(done['warc_files'])} WARC files, {done['pages']} pages")
 
 
 @cli.command()

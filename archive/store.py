@@ -15,7 +15,13 @@ from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def data_dir(db: str | os.PathLike, what: str) -> Path:
+    """`<db stem>-<what>/` beside an archive file: its WARC files (warc) and run logs (logs)."""
+    db = Path(db)
+    return db.with_name(f"{db.stem}-{what}")
 
 
 def utcnow() -> str:
@@ -28,7 +34,30 @@ ARTICLE_COLUMNS = {
     "issuer": str, "topic": str, "xxgk": str, "images": str, "list_title": str, "list_date": str,
     "content_hash": str, "encoding": str, "http_status": int, "fetched_at": str, "first_seen": str,
     "last_seen": str, "run_id": int,
+    # incremental crawling, versions and deletions (see README "Running from cron")
+    "version": int, "etag": str, "last_modified": str, "last_status": int, "checked_at": str,
+    "missing_count": int, "missing_run": int, "gone_at": str, "unlisted_at": str,
+    # the raw capture of the newest fetch
+    "warc_file": str, "warc_offset": int, "warc_length": int, "payload_digest": str,
 }
+CAPTURE_COLUMNS = {"warc_file": str, "warc_offset": int, "warc_length": int, "payload_digest": str}
+VERSION_COLUMNS = {
+    "id": int, "article_url": str, "version": int, "run_id": int, "fetched_at": str, "content_hash": str,
+    "title": str, "published": str, "source": str, "author": str, "body": str, "attachments": str,
+    **CAPTURE_COLUMNS,
+}
+# Columns added to the foundation's tables after they first shipped: added to old archives on open.
+ADDED_COLUMNS = {
+    "articles": {k: v for k, v in ARTICLE_COLUMNS.items() if k in (
+        "version", "etag", "last_modified", "last_status", "checked_at", "missing_count", "missing_run",
+        "gone_at", "unlisted_at", *CAPTURE_COLUMNS)},
+    "sections": {"walk_status": str, "walk_run": int, "walked_at": str},
+    "article_sections": {"last_listed_run": int, "unlisted_at": str},
+    "attachments": {"mime": str, "size": int, "sha256": str, "status": str, "fetched_at": str, **CAPTURE_COLUMNS},
+    "crawl_runs": {"gone": int, "not_modified": int, "unlisted": int, "listing_pages": int, "attachments": int,
+                   "pid": int, "warc_files": str},
+}
+MISSING_RUNS_FOR_GONE = 2  # consecutive runs answering 404/410 (or redirecting to an index) before gone_at
 # Fields whose change makes a new version of an article (the rest is bookkeeping).
 CONTENT_FIELDS = ("title", "published", "body", "source", "author", "attachments")
 
@@ -59,7 +88,7 @@ class Archive:
     # -- schema -------------------------------------------------------------------------------
     def ensure_schema(self) -> None:
         db = self.db
-        with db.conn:
+        with db.atomic():
             if "sites" not in db.table_names():
                 db["sites"].create({"name": str, "title": str, "base_url": str, "allowed_hosts": str,
                                     "definition": str}, pk="name")
@@ -85,12 +114,44 @@ class Archive:
             if "attachments" not in db.table_names():
                 db["attachments"].create({"article_url": str, "url": str, "text": str}, pk=("article_url", "url"),
                                          foreign_keys=[("article_url", "articles", "url")])
+            self._ensure_cron_schema()
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _ensure_cron_schema(self) -> None:
+        """Versions, raw captures and crawl bookkeeping; also upgrades archives made before them."""
+        db = self.db
+        for table, cols in ADDED_COLUMNS.items():
+            have = set(db[table].columns_dict)
+            for name, typ in cols.items():
+                if name not in have:
+                    db[table].add_column(name, typ)
+        if "article_versions" not in db.table_names():
+            db["article_versions"].create(VERSION_COLUMNS, pk="id", foreign_keys=[("article_url", "articles", "url")])
+            db["article_versions"].create_index(["article_url", "version"], unique=True)
+            # Archives from before versions: their current content becomes version 1.
+            db.execute("""INSERT INTO article_versions (article_url, version, run_id, fetched_at, content_hash,
+                title, published, source, author, body, attachments)
+                SELECT url, 1, run_id, fetched_at, content_hash, title, published, source, author, body,
+                (SELECT json_group_array(json_object('url', t.url, 'text', t.text)) FROM attachments t
+                 WHERE t.article_url = articles.url) FROM articles""")
+            db.execute("UPDATE articles SET version = 1 WHERE version IS NULL")
+        if "captures" not in db.table_names():
+            db["captures"].create({
+                "id": int, "run_id": int, "url": str, "kind": str, "status": int, "mime": str, "size": int,
+                **CAPTURE_COLUMNS, "record_id": str, "warc_date": str, "revisit_of": str,
+            }, pk="id", foreign_keys=[("run_id", "crawl_runs", "id")])
+            db["captures"].create_index(["payload_digest"])
+            db["captures"].create_index(["url"])
+            db["captures"].create_index(["run_id"])
+        if "fetch_failures" not in db.table_names():
+            db["fetch_failures"].create({"url": str, "site": str, "what": str, "kind": str, "attempts": int,
+                                         "first_run": int, "last_run": int, "last_at": str, "resolved_run": int},
+                                        pk="url")
 
     # -- sites and sections ---------------------------------------------------------------------
     def save_site(self, site) -> dict[str, int]:
         """Record a crawler.sites.Site and its sections; return {section name: section id}."""
-        with self.db.conn:
+        with self.db.atomic():
             self.db["sites"].upsert({"name": site.name, "title": site.title, "base_url": site.base_url,
                                      "allowed_hosts": json.dumps(list(site.allowed_hosts)),
                                      "definition": json.dumps({"fixture": site.fixture}, ensure_ascii=False)},
@@ -107,28 +168,51 @@ class Archive:
 
     # -- crawl runs -----------------------------------------------------------------------------
     def start_run(self, site: str, argv: Iterable[str] = (), log_file: str | None = None) -> int:
-        with self.db.conn:
+        with self.db.atomic():
             return self.db["crawl_runs"].insert({
                 "site": site, "started": utcnow(), "status": "running", "requests": 0, "bytes": 0,
                 "new": 0, "updated": 0, "unchanged": 0, "failed": 0, "errors": "{}", "sections": "{}",
                 "log_file": log_file, "argv": json.dumps(list(argv), ensure_ascii=False),
             }).last_pk
 
+    def mark_interrupted_runs(self) -> list[int]:
+        """Runs still 'running' while nobody holds the archive's lock were killed: say so."""
+        q = self.db.execute
+        with self.db.atomic():
+            ids = [r[0] for r in q("SELECT id FROM crawl_runs WHERE status = 'running'")]
+            for i in ids:
+                # Its counters never got written: recount what it left in the archive.
+                requests, size = q("SELECT count(*), coalesce(sum(size), 0) FROM captures WHERE run_id = ?", [i]).fetchone()
+                new, updated = q("SELECT count(*) FILTER (WHERE version = 1), count(*) FILTER (WHERE version > 1) "
+                                 "FROM article_versions WHERE run_id = ?", [i]).fetchone()
+                self.db["crawl_runs"].update(i, {"status": "interrupted", "requests": requests, "bytes": size,
+                                                 "new": new, "updated": updated})
+        return ids
+
+    def update_run(self, run_id: int, **fields) -> None:
+        with self.db.atomic():
+            self.db["crawl_runs"].update(run_id, fields)
+
     def finish_run(self, run_id: int, status: str, counts: dict) -> None:
         row = {"finished": utcnow(), "status": status}
         for k, v in counts.items():
             row[k] = json.dumps(v, ensure_ascii=False, sort_keys=True) if isinstance(v, dict | list) else v
-        with self.db.conn:
+        with self.db.atomic():
             self.db["crawl_runs"].update(run_id, row)
 
     # -- articles -------------------------------------------------------------------------------
-    def link_sections(self, section_id: int, article_urls: Iterable[str]) -> None:
+    def link_sections(self, section_id: int, article_urls: Iterable[str], run_id: int | None = None) -> None:
         """Record that these articles are listed in this section (kept even if the article fails)."""
         now = utcnow()
-        with self.db.conn:
-            self.db["article_sections"].insert_all(
-                ({"article_url": u, "section_id": section_id, "first_seen": now} for u in article_urls),
-                pk=("article_url", "section_id"), ignore=True)
+        article_urls = list(article_urls)
+        with self.db.atomic():
+            for u in article_urls:
+                # Listed again: no longer unlisted (here, nor as an article).
+                self.db.execute(
+                    "INSERT INTO article_sections (article_url, section_id, first_seen, last_listed_run) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (article_url, section_id) DO UPDATE SET "
+                    "last_listed_run = excluded.last_listed_run, unlisted_at = NULL", [u, section_id, now, run_id])
+                self.db.execute("UPDATE articles SET unlisted_at = NULL WHERE url = ? AND unlisted_at IS NOT NULL", [u])
             self._refresh_sections(article_urls)
 
     def _refresh_sections(self, urls: Iterable[str]) -> None:
@@ -139,28 +223,181 @@ class Archive:
                 "ORDER BY s.id)) WHERE url = ?", [url, url])
 
     def save_article(self, record: dict, run_id: int | None = None) -> str:
-        """Upsert one extracted article; return 'new', 'updated' or 'unchanged'."""
+        """Upsert one extracted article; return 'new', 'updated' or 'unchanged'.
+
+        Every distinct content (by content_hash) is kept in article_versions with the capture it came
+        from; `articles` holds the newest. A fetch whose content is unchanged writes no version.
+        """
         now = utcnow()
         url = record["url"]
         row = {k: record.get(k) for k in ARTICLE_COLUMNS if k in record}
         for k in ("images", "xxgk"):
             if not isinstance(row.get(k), str | None):
                 row[k] = json.dumps(row[k], ensure_ascii=False)
-        row.update(url=url, last_seen=now, run_id=run_id)
-        with self.db.conn:
-            old = self.db.execute("SELECT content_hash FROM articles WHERE url = ?", [url]).fetchone()
+        # A page that answers again is neither missing nor gone (any earlier gone_at is lifted).
+        row.update(url=url, last_seen=now, run_id=run_id, checked_at=now, missing_count=0, missing_run=None,
+                   gone_at=None, last_status=record.get("http_status"))
+        with self.db.atomic():
+            old = self.db.execute("SELECT content_hash, version FROM articles WHERE url = ?", [url]).fetchone()
             if old is None:
-                outcome = "new"
+                outcome, version = "new", 1
                 row["first_seen"] = now
+            elif old[0] == row.get("content_hash"):
+                outcome, version = "unchanged", old[1]
+            else:
+                outcome = "updated"
+                version = 1 + (self.db.execute("SELECT max(version) FROM article_versions WHERE article_url = ?",
+                                               [url]).fetchone()[0] or 0)
+            row["version"] = version
+            if old is None:
                 self.db["articles"].insert(row, pk="url", alter=True)
             else:
-                outcome = "unchanged" if old[0] == row.get("content_hash") else "updated"
                 self.db["articles"].update(url, row, alter=True)
-            self.db["attachments"].insert_all(
+            if outcome != "unchanged":
+                self.db["article_versions"].insert({
+                    "article_url": url, "version": version, "run_id": run_id, "fetched_at": row.get("fetched_at") or now,
+                    "content_hash": row.get("content_hash"),
+                    **{k: row.get(k) for k in ("title", "published", "source", "author", "body", *CAPTURE_COLUMNS)},
+                    "attachments": json.dumps(record.get("attachments") or [], ensure_ascii=False),
+                })
+            # upsert, not replace: keep what was learnt by downloading each attachment
+            self.db["attachments"].upsert_all(
                 ({"article_url": url, "url": a["url"], "text": a.get("text")} for a in record.get("attachments", [])),
-                pk=("article_url", "url"), replace=True, alter=True)
+                pk=("article_url", "url"), alter=True)
+            self.db.execute("UPDATE fetch_failures SET resolved_run = ? WHERE url = ? AND resolved_run IS NULL",
+                            [run_id, url])
             self._refresh_sections([url])
         return outcome
+
+    def mark_not_modified(self, url: str, run_id: int | None, status: int = 304) -> None:
+        """A conditional refetch answered 304: the stored content is current."""
+        now = utcnow()
+        with self.db.atomic():
+            self.db.execute("UPDATE articles SET last_status = ?, checked_at = ?, last_seen = ?, missing_count = 0, "
+                            "missing_run = NULL, gone_at = NULL WHERE url = ?", [status, now, now, url])
+
+    def mark_missing(self, url: str, status: int, run_id: int) -> str:
+        """An archived article answered 404/410 or redirected to an index page.
+
+        Counted once per run; on the second consecutive run it is marked gone (gone_at). Nothing is
+        deleted. Returns 'gone' when this call marked it gone, else 'missing'.
+        """
+        now = utcnow()
+        with self.db.atomic():
+            row = self.db.execute("SELECT missing_count, missing_run, gone_at FROM articles WHERE url = ?", [url]).fetchone()
+            if row is None:
+                return "missing"
+            count, last_run, gone_at = row
+            if last_run != run_id:
+                count = (count or 0) + 1
+            newly_gone = gone_at is None and count >= MISSING_RUNS_FOR_GONE
+            self.db.execute("UPDATE articles SET last_status = ?, checked_at = ?, missing_count = ?, missing_run = ?, "
+                            "gone_at = ? WHERE url = ?",
+                            [status, now, count, run_id, now if newly_gone else gone_at, url])
+        return "gone" if newly_gone else "missing"
+
+    def record_failure(self, url: str, site: str, what: str | None, kind: str, run_id: int | None) -> None:
+        """A fetch failed (after retries): counted once per run, so a page that never works is retried a few times."""
+        now = utcnow()
+        with self.db.atomic():
+            row = self.db.execute("SELECT attempts, last_run FROM fetch_failures WHERE url = ?", [url]).fetchone()
+            if row is None:
+                self.db["fetch_failures"].insert({"url": url, "site": site, "what": what, "kind": kind, "attempts": 1,
+                                                  "first_run": run_id, "last_run": run_id, "last_at": now})
+            else:
+                attempts = row[0] + (row[1] != run_id)
+                self.db["fetch_failures"].update(url, {"kind": kind, "attempts": attempts, "last_run": run_id,
+                                                       "last_at": now, "resolved_run": None})
+
+    # -- section walks ------------------------------------------------------------------------------
+    def begin_walks(self, section_ids: Iterable[int], run_id: int) -> None:
+        """Mark these sections' walks as in progress: a run killed mid-walk leaves them 'walking'."""
+        with self.db.atomic():
+            for sid in section_ids:
+                self.db.execute("UPDATE sections SET walk_status = 'walking', walk_run = ? WHERE id = ?", [run_id, sid])
+
+    def end_walk(self, section_id: int, run_id: int, complete: bool, full: bool) -> list[str]:
+        """Record how a section's listing walk ended; after a complete full walk, mark what it no longer lists.
+
+        Returns the article URLs that became unlisted in this section.
+        """
+        now = utcnow()
+        unlisted: list[str] = []
+        with self.db.atomic():
+            self.db.execute("UPDATE sections SET walk_status = ?, walk_run = ?, walked_at = ? WHERE id = ?",
+                            ["complete" if complete else "incomplete", run_id, now, section_id])
+            if complete and full:
+                unlisted = [r[0] for r in self.db.execute(
+                    "SELECT article_url FROM article_sections WHERE section_id = ? AND unlisted_at IS NULL "
+                    "AND (last_listed_run IS NULL OR last_listed_run != ?)", [section_id, run_id])]
+                for url in unlisted:
+                    self.db.execute("UPDATE article_sections SET unlisted_at = ? WHERE article_url = ? AND section_id = ?",
+                                    [now, url, section_id])
+                    self.db.execute("UPDATE articles SET unlisted_at = ? WHERE url = ? AND unlisted_at IS NULL AND NOT EXISTS "
+                                    "(SELECT 1 FROM article_sections WHERE article_url = ? AND unlisted_at IS NULL)",
+                                    [now, url, url])
+        return unlisted
+
+    # -- raw captures -------------------------------------------------------------------------------
+    def save_capture(self, run_id: int | None, url: str, kind: str | None, status: int, mime: str | None,
+                     size: int, capture) -> None:
+        """Index one WARC response/revisit record (archive.warc.Capture) so rows can point at it."""
+        with self.db.atomic():
+            self.db["captures"].insert({
+                "run_id": run_id, "url": url, "kind": kind, "status": status, "mime": mime, "size": size,
+                **capture.pointer(), "record_id": capture.record_id, "warc_date": capture.warc_date,
+                "revisit_of": capture.revisit_of,
+            })
+
+    def run_warc_files(self, run_id: int) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT warc_file FROM captures WHERE run_id = ? ORDER BY warc_file", [run_id])]
+
+    def original_capture(self, digest: str) -> dict | None:
+        """The first full response record with this payload digest (what a revisit record refers to)."""
+        row = self.db.execute(
+            "SELECT url, warc_date, record_id FROM captures WHERE payload_digest = ? AND revisit_of IS NULL "
+            "AND status BETWEEN 200 AND 299 ORDER BY id LIMIT 1", [digest]).fetchone()
+        return {"url": row[0], "date": row[1], "record_id": row[2]} if row else None
+
+    def save_attachment_file(self, url: str, info: dict, run_id: int | None) -> None:
+        """What downloading an attachment gave: mime, size, sha256, status and the capture pointer."""
+        cols = ("mime", "size", "sha256", "status", *CAPTURE_COLUMNS)
+        row = {k: info.get(k) for k in cols}
+        row["fetched_at"] = utcnow()
+        with self.db.atomic():
+            self.db.execute(f"UPDATE attachments SET {', '.join(f'{k} = ?' for k in row)} WHERE url = ?",
+                            [*row.values(), url])
+
+    # -- incremental state --------------------------------------------------------------------------
+    def incremental_state(self, site: str, max_attempts: int = 3) -> dict:
+        """What a crawl of `site` needs to know to fetch only what is new (read once at its start)."""
+        q = self.db.execute
+        sections = {name: {"id": sid, "walk_status": status}
+                    for sid, name, status in q("SELECT id, name, walk_status FROM sections WHERE site = ?", [site])}
+        archived = {r[0]: {"etag": r[1], "last_modified": r[2], "gone_at": r[3], "section": r[4]} for r in q(
+            "SELECT a.url, a.etag, a.last_modified, a.gone_at, (SELECT s.name FROM article_sections x JOIN sections s "
+            "ON s.id = x.section_id WHERE x.article_url = a.url ORDER BY s.id LIMIT 1) FROM articles a WHERE a.site = ?",
+            [site])}
+        links: dict[str, set[str]] = {name: set() for name in sections}
+        listed: set[str] = set()
+        for url, name, unlisted in q("SELECT x.article_url, s.name, x.unlisted_at FROM article_sections x "
+                                     "JOIN sections s ON s.id = x.section_id WHERE s.site = ?", [site]):
+            listed.add(url)
+            if unlisted is None:
+                links[name].add(url)
+        # Listed but never archived (the run fetching them was killed, or they failed): fetch again,
+        # unless they already failed in `max_attempts` runs.
+        pending = {r[0]: r[1] for r in q(
+            "SELECT x.article_url, min(s.name) FROM article_sections x JOIN sections s ON s.id = x.section_id "
+            "LEFT JOIN articles a ON a.url = x.article_url LEFT JOIN fetch_failures f ON f.url = x.article_url "
+            "WHERE s.site = ? AND a.url IS NULL AND (f.url IS NULL OR f.attempts < ? OR f.resolved_run IS NOT NULL) "
+            "GROUP BY x.article_url", [site, max_attempts])}
+        attachments_done = {r[0] for r in q(
+            "SELECT DISTINCT t.url FROM attachments t JOIN articles a ON a.url = t.article_url "
+            "WHERE a.site = ? AND t.status IS NOT NULL", [site])}
+        return {"sections": sections, "archived": archived, "known": listed | set(archived), "links": links,
+                "pending": pending, "attachments_done": attachments_done}
 
     def article(self, url: str) -> dict | None:
         rows = list(self.db["articles"].rows_where("url = ?", [url]))

@@ -48,6 +48,9 @@ SPIDER_MIDDLEWARES = {
     # included) sees the one URL an article is archived under.
     "crawler.middlewares.ListingGuardMiddleware": 970,
     "crawler.middlewares.LinkPolicyMiddleware": 980,
+    # Incremental crawling (crawler/incremental.py): what to fetch, where a listing walk stops; it sees
+    # the spider's output after the link policy made URLs canonical, and only listing requests let pass.
+    "crawler.incremental.IncrementalMiddleware": 930,
 }
 # Downloader middlewares: response hooks run from the highest number (nearest the network) down, so the
 # redirect guard sees a 3xx before RedirectMiddleware (600) and the gzip guard sees the raw body before
@@ -57,10 +60,15 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "crawler.middlewares.GzipGuardMiddleware": 595,
     "crawler.middlewares.RedirectGuardMiddleware": 610,
+    # Raw captures (crawler/capture.py): nearest the network, below Retry (550), HttpCompression (590),
+    # Redirect (600) and the guards, so every response is written to WARC exactly as received — each
+    # redirect hop and retried attempt, body still content-encoded.
+    "crawler.capture.WarcCaptureMiddleware": 950,
 }
 EXTENSIONS = {
     "crawler.middlewares.ErrorStats": 500,
     "crawler.middlewares.WalCheckpoint": 510,
+    "crawler.progress.ProgressLine": 520,
 }
 # Same article under many URLs (session ids, tracking parameters, index.html vs /): one fingerprint.
 REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.CanonicalFingerprinter"
@@ -77,6 +85,17 @@ LOG_LEVEL = "INFO"
 # govnews settings (set by `govnews crawl`)
 GOVNEWS_DB = None
 GOVNEWS_SITE = None  # a crawler.sites.Site
+GOVNEWS_RUN_ID = None  # the crawl_runs row, opened by crawler.run.crawl_site under the archive lock
+GOVNEWS_FULL = False  # walk every listing page, even past pages whose items are all archived
+GOVNEWS_MAX_PAGES = 0  # cap listing pages per section (0: no cap)
+GOVNEWS_REFRESH = False  # re-request archived articles (conditionally)
+GOVNEWS_WARC_DIR = None  # default: <db stem>-warc/ beside the database
+GOVNEWS_WARC_MAX_SIZE = 1024 ** 3  # rotate WARC files at 1 GB
+GOVNEWS_OPERATOR = None  # who runs the crawl (written into every warcinfo record)
+GOVNEWS_ATTACHMENTS = True
+GOVNEWS_ATTACHMENT_MAXSIZE = 50 * 1024 * 1024
+GOVNEWS_MAX_ATTEMPTS = 3  # runs in which a listed article may fail before it is no longer retried
+GOVNEWS_PROGRESS = None  # live progress line on stderr: None = only when stderr is a terminal
 
 # Loopback fixture sites: no delay, more concurrency (robots.txt is still obeyed).
 FIXTURE_SETTINGS = {

@@ -1,0 +1,109 @@
+"""Write every response the crawler receives to WARC (archive.warc), as it came off the wire.
+
+A downloader middleware placed below HttpCompressionMiddleware, RedirectMiddleware and RetryMiddleware
+(see settings.DOWNLOADER_MIDDLEWARES), so it sees each raw response — every redirect hop, every
+retried 5xx, robots.txt — before anything decodes or replaces it. It stores the capture pointer in
+request.meta["govnews_capture"] for the spider side to save next to what it extracts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from http import HTTPStatus
+from importlib.metadata import version
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from scrapy import Request, signals
+from scrapy.http import Response
+
+from archive.store import Archive, data_dir
+from archive.warc import DEFAULT_MAX_SIZE, Exchange, WarcWriter, payload_digest
+
+log = logging.getLogger(__name__)
+
+
+def request_target(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def header_pairs(headers) -> list[tuple[bytes, bytes]]:
+    """Every header value, duplicates kept (Scrapy keeps a list of values per name)."""
+    return [(k, v) for k, values in headers.items() for v in values]
+
+
+class WarcCaptureMiddleware:
+    def __init__(self, crawler) -> None:
+        s = crawler.settings
+        self.crawler = crawler
+        self.db = s.get("GOVNEWS_DB")
+        self.run_id = s.getint("GOVNEWS_RUN_ID") or None
+        self.directory = Path(s.get("GOVNEWS_WARC_DIR") or data_dir(self.db, "warc"))
+        self.max_size = s.getint("GOVNEWS_WARC_MAX_SIZE", DEFAULT_MAX_SIZE)
+        site = s.get("GOVNEWS_SITE")
+        self.site_name = getattr(site, "name", "crawl")
+        self.info = {
+            "software": f"govnews-archive/{version('govnews-archive')} (warcio/{version('warcio')}, "
+                        f"Scrapy/{version('scrapy')})",
+            "operator": s.get("GOVNEWS_OPERATOR") or "unknown (set --operator)",
+            "robots": "obey" if s.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "http-header-user-agent": s.get("USER_AGENT"),
+            "isPartOf": self.site_name,
+            "description": f"govnews-archive crawl run {self.run_id} of site {self.site_name}",
+            "govnews-crawl-run": str(self.run_id),
+        }
+        self.writer: WarcWriter | None = None
+        self.archive: Archive | None = None
+        crawler.signals.connect(self.close, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def _open(self) -> None:
+        self.archive = Archive(self.db)
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        prefix = f"{self.site_name}-r{self.run_id or 0:06d}-{stamp}"
+        self.writer = WarcWriter(self.directory, prefix, self.info, self.max_size)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if self.writer is None:
+            self._open()
+        assert self.writer is not None and self.archive is not None
+        body = response.body
+        status = response.status
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = ""
+        headers = header_pairs(request.headers)
+        host = urlsplit(request.url).netloc
+        if not any(k.lower() == b"host" for k, _ in headers):
+            headers.insert(0, (b"Host", host.encode("latin-1")))
+        ex = Exchange(url=request.url, method=request.method, target=request_target(request.url),
+                      request_headers=headers, request_body=request.body or b"", status=status, reason=reason,
+                      protocol=response.protocol or "HTTP/1.1", response_headers=header_pairs(response.headers),
+                      body=body, ip_address=str(response.ip_address) if response.ip_address else None)
+        # Identical payloads already captured become revisit records (2xx bodies only: an empty or
+        # error body is not worth pointing back to).
+        original = None
+        if 200 <= status < 300 and body:
+            original = self.archive.original_capture(payload_digest(body))
+        capture = self.writer.write(ex, revisit_of=original)
+        mime = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip() or None
+        self.archive.save_capture(self.run_id, request.url, request.meta.get("govnews_kind", "robots" if
+                                  request.url.endswith("/robots.txt") else None), status, mime, len(body), capture)
+        request.meta["govnews_capture"] = capture.pointer()
+        stats = self.crawler.stats
+        stats.inc_value("govnews/warc_records")
+        stats.inc_value("govnews/warc_revisits" if original else "govnews/warc_responses")
+        return response
+
+    def close(self, spider=None, reason: str | None = None) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.crawler.stats.set_value("govnews/warc_files", list(self.writer.files))
+        if self.archive is not None:
+            self.archive.close()
