@@ -316,26 +316,35 @@ class Archive:
             for sid in section_ids:
                 self.db.execute("UPDATE sections SET walk_status = 'walking', walk_run = ? WHERE id = ?", [run_id, sid])
 
-    def end_walk(self, section_id: int, run_id: int, complete: bool, full: bool) -> list[str]:
-        """Record how a section's listing walk ended; after a complete full walk, mark what it no longer lists.
+    def end_walks(self, outcomes: dict[int, bool], run_id: int) -> None:
+        """Record how each section's listing walk ended ({section id: complete?}).
 
-        Returns the article URLs that became unlisted in this section.
+        Written when the crawl closes, after every item is stored: a run killed earlier leaves its
+        walks 'walking', and the next run walks those sections to the end.
         """
         now = utcnow()
-        unlisted: list[str] = []
         with self.db.atomic():
-            self.db.execute("UPDATE sections SET walk_status = ?, walk_run = ?, walked_at = ? WHERE id = ?",
-                            ["complete" if complete else "incomplete", run_id, now, section_id])
-            if complete and full:
-                unlisted = [r[0] for r in self.db.execute(
-                    "SELECT article_url FROM article_sections WHERE section_id = ? AND unlisted_at IS NULL "
-                    "AND (last_listed_run IS NULL OR last_listed_run != ?)", [section_id, run_id])]
-                for url in unlisted:
-                    self.db.execute("UPDATE article_sections SET unlisted_at = ? WHERE article_url = ? AND section_id = ?",
-                                    [now, url, section_id])
-                    self.db.execute("UPDATE articles SET unlisted_at = ? WHERE url = ? AND unlisted_at IS NULL AND NOT EXISTS "
-                                    "(SELECT 1 FROM article_sections WHERE article_url = ? AND unlisted_at IS NULL)",
-                                    [now, url, url])
+            for sid, complete in outcomes.items():
+                self.db.execute("UPDATE sections SET walk_status = ?, walk_run = ?, walked_at = ? WHERE id = ?",
+                                ["complete" if complete else "incomplete", run_id, now, sid])
+
+    def mark_unlisted(self, section_id: int, listed: set[str]) -> list[str]:
+        """After a complete walk to a section's last page that saw `listed`: mark what it no longer lists.
+
+        Returns the article URLs that became unlisted in this section (an article is unlisted as a
+        whole when no section lists it any more). Nothing is deleted; listing it again clears the mark.
+        """
+        now = utcnow()
+        with self.db.atomic():
+            unlisted = [r[0] for r in self.db.execute(
+                "SELECT article_url FROM article_sections WHERE section_id = ? AND unlisted_at IS NULL",
+                [section_id]) if r[0] not in listed]
+            for url in unlisted:
+                self.db.execute("UPDATE article_sections SET unlisted_at = ? WHERE article_url = ? AND section_id = ?",
+                                [now, url, section_id])
+                self.db.execute("UPDATE articles SET unlisted_at = ? WHERE url = ? AND unlisted_at IS NULL AND NOT EXISTS "
+                                "(SELECT 1 FROM article_sections WHERE article_url = ? AND unlisted_at IS NULL)",
+                                [now, url, url])
         return unlisted
 
     # -- raw captures -------------------------------------------------------------------------------

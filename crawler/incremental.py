@@ -64,6 +64,7 @@ class IncrementalMiddleware:
         self.capped: set[str] = set()  # sections whose walk was cut by --pages with unknown items left
         self.cut: set[str] = set()  # sections whose walk did not reach the last page
         self.ended: set[str] = set()
+        self.walks: dict[str, bool] = {}  # section -> walk complete?
         self.listed: dict[str, set[str]] = defaultdict(set)  # article URLs seen in each section's listing
         self.listing_urls: set[str] = set()
         self.requested: set[str] = set()  # article/attachment URLs this middleware already asked for
@@ -87,8 +88,16 @@ class IncrementalMiddleware:
         return self.state
 
     def spider_closed(self, spider=None, reason=None) -> None:
-        if self.archive is not None:
-            self.archive.close()
+        if self.archive is None:
+            return
+        # Only now is every listing item stored; walks that never ended stay incomplete.
+        ids = {name: info["id"] for name, info in self._section_ids().items()}
+        self.archive.end_walks({sid: self.walks.get(name, False) for name, sid in ids.items()}, self.run_id)
+        self.archive.close()
+
+    def _section_ids(self) -> dict[str, dict]:
+        rows = self.archive.db.execute("SELECT id, name FROM sections WHERE site = ?", [self.site.name])
+        return {name: {"id": sid} for sid, name in rows if name in {s.name for s in self.site.sections}}
 
     @property
     def spider(self):
@@ -238,10 +247,13 @@ class IncrementalMiddleware:
         reached_end = section not in self.cut
         stats = self.crawler.stats
         stats.inc_value("govnews/sections_done")
+        self.walks[section] = complete
         if info is None:  # a section new to this archive: the pipeline created it after we read the state
-            info = {"id": self.archive.db.execute("SELECT id FROM sections WHERE site = ? AND name = ?",
-                                                  [self.site.name, section]).fetchone()[0]}
-        unlisted = self.archive.end_walk(info["id"], self.run_id, complete, full=reached_end)
+            info = self._section_ids()[section]
+        unlisted = []
+        if complete and reached_end:
+            # What this walk saw comes from our own bookkeeping: the pipeline may not have stored it yet.
+            unlisted = self.archive.mark_unlisted(info["id"], self.listed[section])
         if unlisted:
             stats.inc_value("govnews/unlisted", len(unlisted))
             log.info("section %s: %d archived articles are no longer listed", section, len(unlisted))
