@@ -292,6 +292,24 @@ def read_record(path: str | os.PathLike, offset: int):
     raise ValueError(f"no record at {path}:{offset}")
 
 
+def read_payload(db: str | os.PathLike, warc_dir: str | os.PathLike, warc_file: str, offset: int) -> bytes:
+    """The HTTP payload a capture pointer stands for, following a revisit record to its original."""
+    import sqlite3
+
+    rec = read_record(Path(warc_dir) / warc_file, offset)
+    if rec.rec_type != "revisit":
+        return rec.payload
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT warc_file, warc_offset FROM captures WHERE record_id = ?",
+                           [rec.rec_headers.get_header("WARC-Refers-To")]).fetchone()
+    finally:
+        conn.close()
+    if row is None:
+        raise ValueError(f"{warc_file}:{offset} is a revisit of a record this archive does not index")
+    return read_record(Path(warc_dir) / row[0], row[1]).payload
+
+
 def good_prefix_length(report: ScanReport) -> int:
     """Bytes of the file up to the end of its last complete record."""
     return report.torn_at if report.torn_at is not None else report.path.stat().st_size

@@ -12,8 +12,7 @@ import json
 import math
 
 from fixtures.server import Reply
-from tests.crawlkit import (add_changzhou_articles, add_trs_articles, changzhou_url, crawl, q,
-                            request_counts)
+from tests.crawlkit import add_changzhou_articles, add_trs_articles, changzhou_url, crawl, q, request_counts
 
 CZ, TRS = "fixture-changzhou", "fixture-trs"
 
