@@ -264,6 +264,13 @@ class Archive:
             self.db["attachments"].upsert_all(
                 ({"article_url": url, "url": a["url"], "text": a.get("text")} for a in record.get("attachments", [])),
                 pk=("article_url", "url"), alter=True)
+            # A file already downloaded for another article: share what is known about it.
+            cols = ("mime", "size", "sha256", "status", "fetched_at", *CAPTURE_COLUMNS)
+            self.db.execute(
+                f"UPDATE attachments SET ({', '.join(cols)}) = (SELECT {', '.join(cols)} FROM attachments o "
+                "WHERE o.url = attachments.url AND o.status IS NOT NULL ORDER BY o.fetched_at DESC LIMIT 1) "
+                "WHERE article_url = ? AND status IS NULL AND EXISTS (SELECT 1 FROM attachments o "
+                "WHERE o.url = attachments.url AND o.status IS NOT NULL)", [url])
             self.db.execute("UPDATE fetch_failures SET resolved_run = ? WHERE url = ? AND resolved_run IS NULL",
                             [run_id, url])
             self._refresh_sections([url])
@@ -402,11 +409,17 @@ class Archive:
             "LEFT JOIN articles a ON a.url = x.article_url LEFT JOIN fetch_failures f ON f.url = x.article_url "
             "WHERE s.site = ? AND a.url IS NULL AND (f.url IS NULL OR f.attempts < ? OR f.resolved_run IS NOT NULL) "
             "GROUP BY x.article_url", [site, max_attempts])}
+        # Attachments are settled once downloaded, skipped for size or refused with a 4xx; the others
+        # (never tried because a run was killed, or failed with a timeout/5xx) are tried again.
+        settled = "(t.status IN ('ok', 'too_large') OR t.status LIKE 'http_4%')"
         attachments_done = {r[0] for r in q(
             "SELECT DISTINCT t.url FROM attachments t JOIN articles a ON a.url = t.article_url "
-            "WHERE a.site = ? AND t.status IS NOT NULL", [site])}
+            f"WHERE a.site = ? AND {settled}", [site])}
+        attachments_pending = {r[0]: r[1] for r in q(
+            "SELECT t.url, min(t.article_url) FROM attachments t JOIN articles a ON a.url = t.article_url "
+            f"WHERE a.site = ? AND NOT coalesce({settled}, 0) GROUP BY t.url", [site])}
         return {"sections": sections, "archived": archived, "known": listed | set(archived), "links": links,
-                "pending": pending, "attachments_done": attachments_done}
+                "pending": pending, "attachments_done": attachments_done, "attachments_pending": attachments_pending}
 
     def article(self, url: str) -> dict | None:
         rows = list(self.db["articles"].rows_where("url = ?", [url]))

@@ -123,6 +123,10 @@ class IncrementalMiddleware:
         for url, section in state["pending"].items():
             if url not in self.requested:
                 yield self.known_request(url, section, conditional=False, check="pending")
+        for url, article in state["attachments_pending"].items():
+            section = (state["archived"].get(article) or {}).get("section")
+            for request in self._attachment_requests({"attachments": [{"url": url}]}, section):
+                yield request
         if self.refresh:
             for url, info in state["archived"].items():
                 if url not in self.requested:

@@ -136,6 +136,9 @@ def crawl_site(site: Site, db: str | Path, overrides: dict | None = None, stderr
     stats = crawler.stats
     summary = dict(stats.get_value("govnews/summary") or {})
     summary["status"] = stats.get_value("govnews/status") or "failed"
+    if not stats.get_value("govnews/status"):  # the crawl never got going (see the log): say so in crawl_runs
+        with Archive(db) as archive:
+            archive.finish_run(run_id, "failed", {"errors": {"crawl_failed": 1}})
     summary["run_id"] = run_id
     summary["log_file"] = str(log_file)
     summary["interrupted_runs"] = interrupted
