@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 # Kinds that are counted in crawl_runs.errors but do not make a run partial.
 NOT_FAILURES = frozenset({
     "robots_disallowed", "offsite_link", "bad_link", "listing_trap", "retried", "duplicate_redirect",
-    "not_html_document",
+    "not_html_document", "attachment_missing",
 })
 
 

@@ -146,7 +146,8 @@ class IncrementalMiddleware:
         return Request(url, callback=self.parse_known, errback=self.spider.on_error, headers=headers or None,
                        dont_filter=True, cb_kwargs={"section": sec, "list_item": {"url": url}},
                        meta={"govnews_kind": "article", "section": sec.name, "govnews_check": check,
-                             "handle_httpstatus_list": [304, *GONE_STATUSES]})
+                             # stored under the URL the archive knows it by, wherever a redirect ends
+                             "govnews_url": url, "handle_httpstatus_list": [304, *GONE_STATUSES]})
 
     # -- what the spider yields ------------------------------------------------------------------------
     def process_spider_output(self, response: Response, result: Iterable, spider=None) -> Iterator:
@@ -200,7 +201,8 @@ class IncrementalMiddleware:
                 return
             yield self._track_listing(o)
         elif kind == "article":
-            if o.url in state["known"] or o.url in self.requested:
+            url = o.meta.get("govnews_url") or o.url  # canonical, when the link policy set it
+            if url in state["known"] or url in self.requested:
                 stats.inc_value("govnews/articles_skipped")
                 return
             yield o
@@ -279,7 +281,7 @@ class IncrementalMiddleware:
         return any(final.startswith(s + "/") and final[len(s) + 1:].isdigit() for s in self.index_urls)
 
     def parse_known(self, response: Response, section: Section, list_item: dict):
-        asked = (response.meta.get("redirect_urls") or [response.url])[0]
+        asked = response.meta.get("govnews_url") or (response.meta.get("redirect_urls") or [response.url])[0]
         if response.status == 304:
             yield {"kind": "not_modified", "url": asked, "section": section.name}
             return
@@ -318,9 +320,11 @@ class IncrementalMiddleware:
 
         request = failure.request
         kind = error_kind(failure)
-        too_large = "max size" in str(failure.value).lower() or "maxsize" in str(failure.value).lower()
+        too_large = kind == "too_large" or "max size" in str(failure.value).lower()
         yield {"kind": "attachment_file", "url": request.url, "section": request.meta.get("section"),
                "status": "too_large" if too_large else kind}
         if not too_large:
+            # A 4xx is the site's own dead link (counted, not a failure); a 5xx or timeout is ours to retry.
+            error = "attachment_missing" if kind.startswith("http_4") else f"attachment_{kind}"
             yield {"kind": "error", "section": request.meta.get("section"), "url": request.url,
-                   "error": f"attachment_{kind}", "what": "attachment"}
+                   "error": error, "what": "attachment"}

@@ -263,8 +263,8 @@ class ResponseCheckMiddleware:
 
     def process_spider_input(self, response, spider=None) -> None:
         kind = response.meta.get("govnews_kind")
-        if kind not in ("article", "listing"):
-            return
+        if kind not in ("article", "listing") or response.status in (304, 404, 410):
+            return  # answers to a conditional re-check of a known article (crawler.incremental)
         body = response.body
         if not body.strip():
             raise PageRejected("empty_body", response.url)

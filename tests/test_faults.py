@@ -53,8 +53,8 @@ def _snapshot(db) -> SimpleNamespace:
     return snap
 
 
-def _crawl(site, db):
-    args = ["crawl", "--site", "fixture-hostile", "--base-url", site.base_url, "--db", str(db)]
+def _crawl(site, db, *extra):
+    args = ["crawl", "--site", "fixture-hostile", "--base-url", site.base_url, "--db", str(db), *extra]
     for k, v in SETTINGS.items():
         args += ["-s", f"{k}={v}"]
     return govnews(*args, timeout=240)
@@ -78,7 +78,7 @@ def hostile(tmp_path_factory):
             site.faults.set(path, make())
         site.requests.clear()
         site.faults.reset_counts()
-        done2 = _crawl(site, db)
+        done2 = _crawl(site, db, "--refresh")  # re-request what run 1 archived (else it is not fetched again)
         run2 = _snapshot(db)
         yield SimpleNamespace(site=site, offsite=offsite, db=db, base=site.base_url.rstrip("/"),
                               done1=done1, run1=run1, requests1=requests1, faults1=faults1,

@@ -171,8 +171,8 @@ def test_gone_only_after_two_runs_and_never_for_5xx(fixture_server, tmp_path):
         count, gone_at, _ = state(path)
         assert count == 2 and gone_at
     assert state(flaky)[:2] == (0, None)  # 5xx on two runs: still not gone
-    errors = json.loads(q(db, "SELECT errors FROM crawl_runs ORDER BY id DESC LIMIT 1")[0][0])
-    assert errors == {"http_503": 1}
+    errors, failed = q(db, "SELECT errors, failed FROM crawl_runs ORDER BY id DESC LIMIT 1")[0]
+    assert json.loads(errors)["http_503"] == 1 and failed == 1  # (retries are counted too, as "retried")
     # Nothing is deleted: the rows, their versions and their sections are all still there.
     assert q(db, "SELECT count(*) FROM articles")[0][0] == n
     assert q(db, "SELECT count(*) FROM article_versions")[0][0] == n
