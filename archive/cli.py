@@ -254,15 +254,18 @@ def fixtures_serve() -> None:
 @click.option("--no-serve", is_flag=True, help="Crawl and summarize, then exit without serving.")
 def demo(db: Path, port: int, no_serve: bool) -> None:
     """Serve the fixture sites, crawl them all into DB, and serve the archive with Datasette."""
+    import shutil
     import subprocess
 
     from archive.serve import datasette_argv
-    from archive.store import Archive
+    from archive.store import Archive, data_dir
     from fixtures.server import FixtureServer, all_sites
 
     # Fixture ports change from run to run, and so would every article URL: start from an empty demo archive.
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    for what in ("warc", "logs"):  # its raw captures and run logs go with it
+        shutil.rmtree(data_dir(db, what), ignore_errors=True)
     worst = 0
     with FixtureServer(all_sites()) as server:
         for name, url in server.base_urls().items():

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import urllib.parse
+import urllib.request
+
+from datasette.utils import tilde_encode
 
 from fixtures.server import Reply
 from tests.crawlkit import add_changzhou_articles, add_trs_articles, changzhou_url, crawl, q, request_counts
@@ -79,7 +84,7 @@ def test_pages_cap_and_full_walk(fixture_server, tmp_path):
     assert request_counts(site) == {"listing": 9, "robots": 1}
 
 
-def test_refresh_is_conditional_and_keeps_versions(fixture_server, tmp_path):
+def test_refresh_is_conditional_and_keeps_versions(fixture_server, tmp_path, datasette_server):
     db = tmp_path / "a.db"
     site = fixture_server.sites[CZ]
     crawl(fixture_server, CZ, db)
@@ -116,6 +121,14 @@ def test_refresh_is_conditional_and_keeps_versions(fixture_server, tmp_path):
     assert q(db, "SELECT count(*) FROM article_versions WHERE article_url = ?",
              [changzhou_url(site, restyled.id)])[0][0] == 1
     assert q(db, "SELECT count(*) FROM article_versions")[0][0] == len(site.articles) + 1
+
+    # Datasette shows an article's versions: from the article's page, and as a table.
+    base = datasette_server(db)
+    page = urllib.request.urlopen(f"{base}/{db.stem}/articles/{tilde_encode(url)}").read().decode()
+    assert re.search(r"article_versions\?article_url=[^\"]+\">\s*2 rows</a>\s*from article_url in article_versions", page)
+    q_ = urllib.parse.urlencode({"article_url": url, "_shape": "array", "_sort": "version"})
+    rows = json.load(urllib.request.urlopen(f"{base}/{db.stem}/article_versions.json?{q_}"))
+    assert [r["version"] for r in rows] == [1, 2] and rows[0]["body"] == old_body
 
     # Again: everything answers 304 now, no new version.
     site.requests.clear()
