@@ -184,7 +184,7 @@ def measure(articles: int, sections: int, concurrency: int, server_procs: int, w
                     shutil.rmtree(db.parent)
                 db.parent.mkdir(parents=True)
                 crawl = [PY, "-m", "archive.cli", "crawl", "--site", str(site_toml), "--base-url", base,
-                         "--db", str(db), *sets]
+                         "--db", str(db), "--log-level", "INFO", *sets]  # stats are read from stderr
                 acc["full"].append(_run("ours", crawl, log=workdir / f"ours-{articles}-{v}-{r}.log"))
                 with sqlite3.connect(db) as conn:
                     n = conn.execute("SELECT count(*) FROM articles").fetchone()[0]

@@ -280,7 +280,7 @@ class IncrementalMiddleware:
         # page N of a section listing, e.g. /ns_class/zxzx/3
         return any(final.startswith(s + "/") and final[len(s) + 1:].isdigit() for s in self.index_urls)
 
-    def parse_known(self, response: Response, section: Section, list_item: dict):
+    async def parse_known(self, response: Response, section: Section, list_item: dict):
         asked = response.meta.get("govnews_url") or (response.meta.get("redirect_urls") or [response.url])[0]
         if response.status == 304:
             yield {"kind": "not_modified", "url": asked, "section": section.name}
@@ -291,7 +291,13 @@ class IncrementalMiddleware:
             yield {"kind": "missing", "url": asked, "status": status, "final_url": response.url,
                    "section": section.name}
             return
-        yield from self.spider.parse_article(response, section, list_item)
+        parsed = self.spider.parse_article(response, section, list_item)
+        if hasattr(parsed, "__aiter__"):
+            async for out in parsed:
+                yield out
+        else:
+            for out in parsed:
+                yield out
 
     # -- attachments ------------------------------------------------------------------------------------
     def _attachment_requests(self, record: dict, section: str | None) -> Iterator[Request]:
