@@ -5,7 +5,8 @@
 Every extractor gets the same decoded page text (our decoder; the corpus pages are UTF-8 anyway) and
 is scored with the functions of the project's yardstick, ../shared/tools/score_pages.py, imported
 from there so the numbers mean exactly what the scorer's summary line means. Timing is wall-clock
-per page (best of --repeat runs, after one warm-up), parsing included. Peers come from the optional
+per page (best of --repeat runs, after one warm-up), parsing included, with the extractors timed in
+turn on each page so that a busy machine slows them alike. Peers come from the optional
 `bench` extra: pip install -e '.[bench]'.
 """
 
@@ -113,41 +114,53 @@ def make_gne() -> Callable[[dict], dict] | None:
     return run
 
 
-def evaluate(name: str, run: Callable[[dict], dict], pages: list[dict], scorer, repeat: int) -> dict:
-    rows, times = [], []
+def evaluate(runners: list[tuple[str, Callable[[dict], dict]]], pages: list[dict], scorer,
+             repeat: int) -> list[dict]:
+    """Score every runner on every page. Timing is interleaved (each page, each round, every runner in
+    turn) so that a busy machine slows all extractors alike and the speed ratio stays fair."""
+    rows: dict[str, list] = {name: [] for name, _ in runners}
+    times: dict[str, list] = {name: [] for name, _ in runners}
     for page in pages:
-        try:
-            run(page)  # warm-up (imports, caches)
-        except Exception:
-            pass
-        best = float("inf")
-        pred: dict = {}
-        for _ in range(repeat):
-            t0 = time.perf_counter()
+        best = {name: float("inf") for name, _ in runners}
+        preds: dict[str, dict] = {}
+        for name, run in runners:
             try:
-                pred = run(page)
+                preds[name] = run(page)  # warm-up (imports, caches), and the scored result
             except Exception as exc:  # a peer crashing on a page scores zero there
-                pred = {"_error": repr(exc)}
-            best = min(best, time.perf_counter() - t0)
-        times.append(best)
-        row = scorer.score_article(pred, page["gold"], page["url"])
-        row["file"] = page["file"]
-        rows.append(row)
+                preds[name] = {"_error": repr(exc)}
+        for _ in range(repeat):
+            for name, run in runners:
+                t0 = time.perf_counter()
+                try:
+                    run(page)
+                except Exception:
+                    pass
+                best[name] = min(best[name], time.perf_counter() - t0)
+        for name, _ in runners:
+            row = scorer.score_article(preds[name], page["gold"], page["url"])
+            row["file"] = page["file"]
+            rows[name].append(row)
+            times[name].append(best[name])
 
-    def share(key):
-        vals = [bool(r[key]) for r in rows if key in r]
-        return sum(vals) / len(vals) if vals else None
+    def summary(name: str) -> dict:
+        rs = rows[name]
 
-    return {
-        "name": name, "rows": rows,
-        "title": share("title"), "date": share("date"), "time": share("time"), "source": share("source"),
-        "written_date": share("written_date"),
-        "body_f1": statistics.mean(r["body_f1"] for r in rows),
-        "body_f1>=0.95": statistics.mean(r["body_f1"] >= 0.95 for r in rows),
-        "pages_with_leaks": sum(bool(r["leaks"]) for r in rows),
-        "attach_f1": statistics.mean(r["attach_f1"] for r in rows),
-        "median_ms": statistics.median(times) * 1000,
-    }
+        def share(key):
+            vals = [bool(r[key]) for r in rs if key in r]
+            return sum(vals) / len(vals) if vals else None
+
+        return {
+            "name": name, "rows": rs,
+            "title": share("title"), "date": share("date"), "time": share("time"), "source": share("source"),
+            "written_date": share("written_date"),
+            "body_f1": statistics.mean(r["body_f1"] for r in rs),
+            "body_f1>=0.95": statistics.mean(r["body_f1"] >= 0.95 for r in rs),
+            "pages_with_leaks": sum(bool(r["leaks"]) for r in rs),
+            "attach_f1": statistics.mean(r["attach_f1"] for r in rs),
+            "median_ms": statistics.median(times[name]) * 1000,
+        }
+
+    return [summary(name) for name, _ in runners]
 
 
 COLUMNS = [("title", "title"), ("date", "date"), ("time", "time"), ("source", "source"),
@@ -194,12 +207,10 @@ def main() -> int:
     pages = load_pages(shared)
     runners = [("govnews (ours)", run_ours), ("ours, no family rules", run_ours_density_only),
                ("trafilatura", make_trafilatura()), ("GNE", make_gne())]
-    results = []
     for name, run in runners:
         if run is None:
             print(f"{name}: not installed (pip install -e '.[bench]'), skipped", file=sys.stderr)
-            continue
-        results.append(evaluate(name, run, pages, scorer, a.repeat))
+    results = evaluate([(n, r) for n, r in runners if r is not None], pages, scorer, a.repeat)
     if a.pages:
         for r in results:
             for row in r["rows"]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from .dom import collapse, string_of, text_content
+from lxml import etree
+
+from .dom import collapse, string_of
 
 # Every label we recognise, so that one label's value stops where the next label starts.
 _LABELS = (
@@ -75,7 +77,6 @@ XXGK_LABELS = (
     "公开时限 公开范围 公开形式 标题 名称 信息名称 文件名称 关键词 实施日期 生效日期 废止日期 效力状态 内容概述"
 ).split()
 _XXGK_SET = frozenset(XXGK_LABELS)
-_XXGK_CORE = frozenset("索引号 信息索引号 成文日期 发文机关 发布机构 发文字号 文号 主题分类".split())
 # A known label followed by a colon, at the start of a cell or after whitespace ("索  引  号：…").
 _XXGK_LABEL_RX = re.compile(
     r"(?:^|(?<=\s))(?P<label>" + "|".join(_spaced(x) for x in sorted(XXGK_LABELS, key=len, reverse=True))
@@ -126,26 +127,30 @@ def parse_xxgk_block(el) -> dict[str, str]:
     return out
 
 
+# Every real 政府信息公开 table carries a 索引号 (possibly split: 索<span/>引<span/>号).
+_XXGK_PROBE = etree.XPath(".//text()[contains(., '索')]")
+_BLOCKS = frozenset("table div dl ul ol section article form".split())
+
+
 def find_xxgk(root, exclude=None) -> dict[str, str]:
-    """The first 政府信息公开 metadata block on the page (a table printed twice is read once)."""
-    best = None
-    for el in root.iter("table", "div", "dl", "ul"):
-        if exclude is not None and (el is exclude or exclude in el.iterancestors()):
+    """The first 政府信息公开 metadata block on the page (a table printed twice is read once): the
+    innermost block around a label-looking text that holds a core label and at least four labels."""
+    tried: set = set()
+    for t in _XXGK_PROBE(root):
+        el = t.getparent()
+        if t.is_tail:
+            el = el.getparent()
+        if exclude is not None and (el is exclude or any(a is exclude for a in el.iterancestors())):
             continue
-        txt = text_content(el)
-        if len(txt) > 3000 or "索" not in txt:
-            continue
-        norm = re.sub(r"\s+", "", txt)
-        if not any(lab in norm for lab in _XXGK_CORE):
-            continue
-        hits = sum(1 for lab in XXGK_LABELS if lab + "：" in norm or lab + ":" in norm or lab in norm)
-        if hits < 4:
-            continue
-        # The innermost element that still holds the labels.
-        if best is None or best in el.iterancestors():
-            best = el
-        elif el not in best.iterancestors():
-            break
-    if best is None:
-        return {}
-    return parse_xxgk_block(best)
+        node = el
+        while node is not None and node not in tried and node.tag not in ("body", "html"):
+            tried.add(node)
+            if node.tag in _BLOCKS:
+                txt = string_of(node)
+                if len(txt) > 3000:
+                    break
+                norm = re.sub(r"\s+", "", txt)
+                if "索引号" in norm and sum(lab in norm for lab in XXGK_LABELS) >= 4:
+                    return parse_xxgk_block(node)
+            node = node.getparent()
+    return {}
