@@ -305,7 +305,7 @@ def _regions(body_el, content, title_el):
         parent.replace(el, stub)
         saved.append((el, stub))
     lines = []
-    for line in text_lines(body_el, mark_links=True):
+    for line in text_lines(body_el, mark_links=True, stop_after=("\ue000BODY\ue000", 30)):
         # A marker inside a table-row line: split the row around it.
         for piece in re.split("(\ue000BODY\ue000|\ue000TITLE\ue000)", line):
             piece = piece.strip()

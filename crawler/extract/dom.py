@@ -225,15 +225,23 @@ def _is_layout_row(tr) -> bool:
 _CLOSE, _TAIL = 1, 2
 
 
-def text_lines(el, mark_links: bool = False) -> list[str]:
-    """The visible text of el as lines (see module docstring); mark_links puts LINK_MARK in link lines.
+def text_lines(el, mark_links: bool = False, stop_after: tuple[str, int] | None = None) -> list[str]:
+    """The visible text of el as lines (see module docstring); mark_links puts LINK_MARK in link lines;
+    stop_after=(line, n) stops n lines after that line appears (the rest of the page is not needed).
 
     Iterative (an explicit stack), so that pathologically deep markup cannot exhaust Python's stack."""
     out = _Lines()
     cur = out.cur
     stack: list = [(el, 0)]
     pop, push = stack.pop, stack.append
+    marker, keep = stop_after or (None, 0)
+    seen_at = -1
     while stack:
+        if marker is not None and out.lines:
+            if seen_at < 0 and out.lines[-1] == marker:
+                seen_at = len(out.lines)
+            elif seen_at >= 0 and len(out.lines) - seen_at > keep:
+                break
         node, state = pop()
         if state == _TAIL:
             cur.append(node)

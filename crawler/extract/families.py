@@ -25,25 +25,36 @@ MARKER_PAIRS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
 )
 
 
-def _cls(name: str) -> str:
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+def _has_class(*names: str):
+    wanted = {n.lower() for n in names}
+    return lambda el: any(c.lower() in wanted for c in (el.get("class") or "").split())
 
 
-def _cls_nocase(name: str) -> str:
-    lower = "translate(normalize-space(@class), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-    return f"contains(concat(' ', {lower}, ' '), ' {name.lower()} ')"
+def _has_id(name: str):
+    return lambda el: el.get("id") == name
 
 
-# (family, xpath) in order of trust. Class tests are whole-word so "NewsContentList" never matches.
-SELECTORS: tuple[tuple[str, str], ...] = (
-    ("ucap", "//ucapcontent"),
-    ("changzhou", "//*[@id='czfxfontzoom']"),
-    ("changzhou", f"//td[{_cls('GovInfoContent')}]"),
-    ("changzhou", f"//*[{_cls('NewsContent')}]"),
-    ("trs", f"//*[{_cls_nocase('TRS_Editor')}]"),
-    ("trs", f"//*[{_cls_nocase('TRS_UEDITOR')}]"),
-    ("trs", "//*[@id='UCAP-CONTENT']"),
-    ("hanweb", "//*[@id='zoom']"),
+def _is_tag(name: str):
+    return lambda el: el.tag == name
+
+
+# (family, test) in order of trust. Class tests are whole-word (so "NewsContentList" never matches) and
+# TRS class names case-blind (TRS_Editor, TRS_EDITOR, trs_editor all occur).
+SELECTORS: tuple[tuple[str, object], ...] = (
+    ("ucap", _is_tag("ucapcontent")),
+    ("changzhou", _has_id("czfxfontzoom")),
+    ("changzhou", lambda el: el.tag == "td" and "GovInfoContent" in (el.get("class") or "").split()),
+    ("changzhou", lambda el: "NewsContent" in (el.get("class") or "").split()),
+    ("trs", _has_class("TRS_Editor")),
+    ("trs", _has_class("TRS_UEDITOR")),
+    ("trs", _has_id("UCAP-CONTENT")),
+    ("hanweb", _has_id("zoom")),
+)
+# One pass in C finds every element any test could accept (cheap substring tests), in document order.
+_PROBE = etree.XPath(
+    "//ucapcontent | //*[@id='czfxfontzoom' or @id='UCAP-CONTENT' or @id='zoom'"
+    " or contains(@class, 'GovInfoContent') or contains(@class, 'NewsContent')"
+    " or contains(@class, 'TRS_') or contains(@class, 'trs_') or contains(@class, 'Trs_')]"
 )
 
 
@@ -122,8 +133,9 @@ def candidates(root) -> Iterator[Candidate]:
     """Content elements found by CMS markup, most trusted first."""
     yield from _comment_ranges(root)
     yield from _meta_range(root)
-    for family, xp in SELECTORS:
-        found = _outermost(root.xpath(xp))
+    probed = _PROBE(root)
+    for family, test in SELECTORS:
+        found = _outermost([el for el in probed if test(el)])
         if len(found) > 1:
             # Several blocks of one kind (a summary box and the article): the one with most text.
             found.sort(key=lambda e: len(string_of(e).strip()), reverse=True)
