@@ -237,17 +237,18 @@ def text_lines(el, mark_links: bool = False, stop_after: tuple[str, int] | None 
     marker, keep = stop_after or (None, 0)
     seen_at = -1
     while stack:
-        if marker is not None and out.lines:
-            if seen_at < 0 and out.lines[-1] == marker:
-                seen_at = len(out.lines)
-            elif seen_at >= 0 and len(out.lines) - seen_at > keep:
-                break
         node, state = pop()
         if state == _TAIL:
             cur.append(node)
             continue
         if state == _CLOSE:
             out.br()
+            if marker is not None and out.lines:  # checked as blocks close: the marker is a block
+                if seen_at < 0:
+                    if out.lines[-1] == marker:
+                        seen_at = len(out.lines)
+                elif len(out.lines) - seen_at > keep:
+                    break
             continue
         tag = node.tag
         if not isinstance(tag, str) or tag in INVISIBLE:  # comments: no text of their own

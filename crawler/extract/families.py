@@ -90,7 +90,8 @@ def _wrap_range(begin: etree._Element, end: etree._Element) -> etree._Element | 
 
 
 def _comment_ranges(root) -> Iterator[Candidate]:
-    comments = [c for c in root.iter(etree.Comment)]
+    # Only short comments can be markers (pages carry long commented-out blocks of old markup).
+    comments = [c for c in root.iter(etree.Comment) if len(c.text or "") <= 60]
     if not comments:
         return
     for family, begin_rx, end_rx in MARKER_PAIRS:
