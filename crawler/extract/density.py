@@ -57,7 +57,6 @@ def _container(el):
 
 
 _LINK_TEXT = etree.XPath(".//a//text()")
-_TEXT_NODES = etree.XPath(".//text()[string-length(normalize-space(.)) >= 4]")
 
 
 def _link_density(el) -> float:
@@ -80,14 +79,15 @@ def best_block(body):
             return
         scores[el] = scores.get(el, 0.0) + amount
 
-    # Elements holding some text of their own, found by XPath in C (most elements hold none).
+    # Elements holding some text of their own (most elements hold none), in document order.
     owners: dict = {}
-    for t in _TEXT_NODES(body):
-        el = t.getparent()
-        if t.is_tail:
-            el = el.getparent()
-        if el is not None:
-            owners[el] = None
+    for node in body.iter():
+        if node.text and len(node.text.strip()) >= 4:
+            owners[node] = None
+        if node.tail and len(node.tail.strip()) >= 4:
+            parent = node.getparent()
+            if parent is not None:
+                owners[parent] = None
     for el in owners:
         tag = el.tag
         if not isinstance(tag, str) or tag in INVISIBLE or tag == "a":

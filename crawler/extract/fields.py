@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from lxml import etree
-
 from .dom import collapse, string_of
 
 # Every label we recognise, so that one label's value stops where the next label starts.
@@ -128,7 +126,6 @@ def parse_xxgk_block(el) -> dict[str, str]:
 
 
 # Every real 政府信息公开 table carries a 索引号 (possibly split: 索<span/>引<span/>号).
-_XXGK_PROBE = etree.XPath(".//text()[contains(., '索')]")
 _BLOCKS = frozenset("table div dl ul ol section article form".split())
 
 
@@ -136,10 +133,15 @@ def find_xxgk(root, exclude=None) -> dict[str, str]:
     """The first 政府信息公开 metadata block on the page (a table printed twice is read once): the
     innermost block around a label-looking text that holds a core label and at least four labels."""
     tried: set = set()
-    for t in _XXGK_PROBE(root):
-        el = t.getparent()
-        if t.is_tail:
-            el = el.getparent()
+    starts = []
+    for node in root.iter():
+        if node.text and "索" in node.text:
+            starts.append(node)
+        if node.tail and "索" in node.tail:
+            starts.append(node.getparent())
+    for el in starts:
+        if el is None:
+            continue
         if exclude is not None and (el is exclude or any(a is exclude for a in el.iterancestors())):
             continue
         node = el

@@ -46,21 +46,24 @@ def _inside(el, container) -> bool:
 def _near(body_el, wanted: list[str], content):
     """Elements (and a few of their ancestors) holding text that starts or ends a wanted title."""
     seen: set = set()
-    probes = sorted({p for k in wanted for p in (k[:4], k[-4:]) if len(p) >= 2 and "'" not in p})
+    probes = {p for k in wanted for p in (k[:4], k[-4:]) if len(p) >= 2}
     if not probes:
         return
-    # One pass over the text nodes for all probes (an XPath per probe costs a pass each).
-    test = " or ".join(f"contains(., '{p}')" for p in probes)
-    for t in body_el.xpath(f".//text()[{test}]"):
-        el = t.getparent()
-        if t.is_tail:
-            el = el.getparent()
-        for _ in range(4):
-            if el is None or el in seen or el.tag in ("body", "html"):
-                break
-            seen.add(el)
-            yield el
-            el = el.getparent()
+    # One plain pass over text and tails (faster than an XPath text() scan with many contains()).
+    found = re.compile("|".join(re.escape(p) for p in sorted(probes))).search
+    for node in body_el.iter():
+        hits = []
+        if node.text and found(node.text):
+            hits.append(node)
+        if node.tail and found(node.tail):
+            hits.append(node.getparent())
+        for el in hits:
+            for _ in range(4):
+                if el is None or el in seen or el.tag in ("body", "html"):
+                    break
+                seen.add(el)
+                yield el
+                el = el.getparent()
 
 
 def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: list[str],
