@@ -286,5 +286,48 @@ def demo(db: Path, port: int, no_serve: bool) -> None:
             pass
 
 
+@cli.command()
+@click.option("--db", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "xlsx"]), default="csv", show_default=True)
+@click.option("--site", help="Only this site (definition name).")
+@click.option("--section", help="Only articles listed in this section (its name, e.g. 常州新闻).")
+@click.option("--since", metavar="DATE", help="Published on or after DATE (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Published on or before DATE (YYYY-MM-DD, the whole day).")
+@click.option("--out", required=True, help="Output file; - writes csv/jsonl to standard output.")
+def export(db: Path, fmt: str, site: str | None, section: str | None, since: str | None, until: str | None,
+           out: str) -> None:
+    """Export articles to CSV (UTF-8 with BOM, opens in Excel), JSON Lines or XLSX."""
+    from archive.export import count_articles, export_articles
+
+    if out == "-" and fmt == "xlsx":
+        raise click.UsageError("xlsx needs a file: --out FILE.xlsx")
+    target = sys.stdout.buffer if out == "-" else out
+    filters = {"site": site, "section": section, "since": since, "until": until}
+    if out != "-" and sys.stderr.isatty():
+        total = count_articles(db, **filters)
+        with click.progressbar(length=total, label=f"{total} articles", file=sys.stderr) as bar:
+            stats = export_articles(db, target, fmt, progress=bar.update, **filters)
+    else:
+        stats = export_articles(db, target, fmt, **filters)
+    note = f" ({stats['truncated_cells']} cells cut to Excel's 32,767 characters)" if stats["truncated_cells"] else ""
+    click.echo(f"{out}: {stats['rows']} articles{note}", err=True)
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("--db", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--order", type=click.Choice(["relevance", "newest"]), default="relevance", show_default=True)
+@click.option("--limit", default=20, show_default=True, type=int)
+def search_cmd(query: str, db: Path, order: str, limit: int) -> None:
+    """Search titles and bodies (exact substrings; several words = all; "quoted" = phrase)."""
+    from archive.export import connect_ro
+    from archive.search import search, snippet
+
+    conn = connect_ro(db)
+    for row in search(conn, query, order=order, limit=limit):
+        click.echo(f"{row['published'] or '':<25} {row['title']}\n    {row['url']}\n    "
+                   f"{snippet(row['body'], query, start='[', end=']')}")
+
+
 if __name__ == "__main__":
     cli()

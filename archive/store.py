@@ -15,6 +15,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from archive import search
+
 SCHEMA_VERSION = 2
 
 
@@ -70,6 +72,7 @@ class Archive:
         if not create and not self.path.exists():
             raise FileNotFoundError(f"no archive at {self.path}")
         conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        search.register_functions(conn)  # the search index triggers call these
         self.db = sqlite_utils.Database(conn)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -116,6 +119,9 @@ class Archive:
                                          foreign_keys=[("article_url", "articles", "url")])
             self._ensure_cron_schema()
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        # Last, so it sees every column the schema above added: full-text index, facet columns.
+        search.ensure_search_schema(db)
+        search.ensure_browse_schema(db)
 
     def _ensure_cron_schema(self) -> None:
         """Versions, raw captures and crawl bookkeeping; also upgrades archives made before them."""

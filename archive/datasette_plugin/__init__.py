@@ -1,0 +1,283 @@
+"""Datasette plugin for govnews archives, registered through the `datasette` entry point.
+
+Loaded by any Datasette in the same environment, so a plain `datasette archive.db` behaves like
+`govnews serve`: Chinese full-text search in the search box and `?_search=`, our metadata, facets and
+canned queries, the article page, and Excel-safe CSV. Databases without our search index are left alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+import sqlite3
+import sys
+from importlib import resources
+
+from datasette import hookimpl
+from datasette.utils import escape_sqlite, tilde_encode, urlsafe_components
+from markupsafe import Markup, escape
+
+from archive import search
+
+# -- which databases are ours ---------------------------------------------------------------------
+
+
+def _schema(datasette, name: str) -> dict | None:
+    """{"tables": set, "article_columns": set} for a govnews archive, None for any other database.
+
+    Read once per database with a plain read-only connection (get_metadata is synchronous)."""
+    cache = datasette.__dict__.setdefault("_govnews_schema", {})
+    if name not in cache:
+        db = datasette.databases.get(name)
+        info = None
+        if db is not None and db.path and not db.is_memory:
+            mode = "ro" if db.is_mutable else "ro&immutable=1"
+            try:
+                conn = sqlite3.connect(f"file:{db.path}?mode={mode}", uri=True)
+                try:
+                    if search.has_search_index(conn):
+                        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                        cols = {r[1] for r in conn.execute("PRAGMA table_xinfo(articles)")}
+                        info = {"tables": tables, "article_columns": cols}
+                finally:
+                    conn.close()
+            except sqlite3.Error:
+                info = None
+        cache[name] = info
+    return cache[name]
+
+
+def _archives(datasette) -> dict[str, dict]:
+    return {n: s for n in list(datasette.databases) if (s := _schema(datasette, n))}
+
+
+# -- search: our query rewriting replaces Datasette's escape_fts -----------------------------------
+
+
+@hookimpl(trylast=True)
+def prepare_connection(conn, database, datasette):
+    # trylast: Datasette's own prepare_connection registers escape_fts; ours must come after to win.
+    try:
+        ours = search.has_search_index(conn)
+    except sqlite3.Error:
+        return
+    if ours:
+        search.register_functions(conn)
+        conn.create_function("escape_fts", 1, search.match_expression, deterministic=True)
+
+
+# -- metadata ---------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _base_metadata() -> dict:
+    return json.loads(resources.files("archive").joinpath("metadata.json").read_text(encoding="utf-8"))
+
+
+FACETS = ("site", "section", "year", "month", "issuer", "gone")
+
+
+def archive_metadata(schema: dict) -> dict:
+    """Our database-level metadata for one archive, fitted to the columns it has."""
+    meta = copy.deepcopy(_base_metadata()["databases"]["archive"])
+    articles = meta["tables"]["articles"]
+    cols = schema["article_columns"]
+    articles["facets"] = [f for f in FACETS if f in cols]
+    articles["sortable_columns"] = [c for c in articles.get("sortable_columns", []) if c in cols]
+    articles["fts_table"] = search.FTS_TABLE
+    articles["fts_pk"] = "rowid"
+    meta["tables"] = {t: m for t, m in meta["tables"].items() if t in schema["tables"]}
+    return meta
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    archives = _archives(datasette)
+    if not archives:
+        return {}
+    cache = datasette.__dict__.setdefault("_govnews_metadata", {})
+    names = tuple(archives)
+    if names not in cache:
+        out = {k: v for k, v in _base_metadata().items() if k != "databases"}
+        out["databases"] = {name: archive_metadata(schema) for name, schema in archives.items()}
+        cache[names] = out
+    # Datasette merges what we return into its own dict: hand out a copy.
+    return copy.deepcopy(cache[names])
+
+
+# -- canned queries ---------------------------------------------------------------------------------
+
+_SNIPPET_COLS = "a.url, a.title, a.published, a.site, a.section, a.source, govnews_snippet(a.body, :q) AS snippet"
+
+QUERIES = {
+    "latest": {
+        "title": "Latest articles · 最新文章",
+        "description": "The 200 most recently published articles. 最近发布的 200 篇文章。",
+        "sql": "SELECT url, title, published, site, section, source FROM articles "
+               "ORDER BY published DESC LIMIT 200",
+    },
+    "search": {
+        "title": "Search, best matches first · 全文检索（按相关度）",
+        "description": "Exact substring search of titles and bodies; several words = all of them, "
+                       "\"quoted words\" = that phrase. Title hits rank first. Up to 100 results. "
+                       "在标题和正文中精确查找；多个词须同时出现，加引号为整个短语。",
+        "sql": f"SELECT {_SNIPPET_COLS} FROM (SELECT rowid, rank FROM {search.FTS_TABLE} "
+               f"WHERE {search.FTS_TABLE} MATCH govnews_match(:q) ORDER BY rank LIMIT 100) AS hit "
+               "JOIN articles a ON a.rowid = hit.rowid ORDER BY hit.rank",
+    },
+    "search_newest": {
+        "title": "Search, newest first · 全文检索（按时间）",
+        "description": "The same search, newest articles first. Up to 100 results. 同样的检索，最新的排在前面。",
+        "sql": f"SELECT {_SNIPPET_COLS} FROM (SELECT rowid FROM articles WHERE rowid IN "
+               f"(SELECT rowid FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH govnews_match(:q)) "
+               "ORDER BY published DESC LIMIT 100) AS hit JOIN articles a ON a.rowid = hit.rowid "
+               "ORDER BY a.published DESC",
+    },
+    "section_dates": {
+        "title": "Articles of a section in a date range · 栏目文章（按日期范围）",
+        "description": "Every article listed in a section (by its name, e.g. 常州新闻; empty = every section), "
+                       "published between two dates (YYYY-MM-DD, both included; empty = open). "
+                       "某栏目在两个日期之间（含）发布的全部文章。",
+        "sql": "SELECT a.url, a.title, a.published, s.site, s.name AS section, a.source "
+               "FROM sections s JOIN article_sections x ON x.section_id = s.id "
+               "JOIN articles a ON a.url = x.article_url "
+               "WHERE (:section = '' OR s.name = :section) AND a.published >= :since "
+               "AND a.published < :until || '~' ORDER BY a.published DESC",
+    },
+    "gone": {
+        "needs": ("articles.gone_at",),
+        "title": "Taken-down articles · 已下线文章",
+        "description": "Articles that were archived and later disappeared from their site (gone_at = when the "
+                       "archive noticed). 曾被存档、后来从原网站消失的文章。",
+        "sql": "SELECT url, title, published, site, section, gone_at FROM articles "
+               "WHERE gone_at IS NOT NULL ORDER BY gone_at DESC",
+    },
+}
+
+
+def canned_for(schema: dict) -> dict:
+    out = {}
+    for name, q in QUERIES.items():
+        needs = q.get("needs", ())
+        if all((n.split(".")[1] in schema["article_columns"]) if n.startswith("articles.")
+               else n in schema["tables"] for n in needs):
+            out[name] = {k: v for k, v in q.items() if k != "needs"}
+    return out
+
+
+@hookimpl
+def canned_queries(datasette, database, actor):
+    schema = _schema(datasette, database)
+    return canned_for(schema) if schema else None
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+_MARK = re.compile(r"&lt;(/?)mark&gt;")
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    if not isinstance(value, str) or not _schema(datasette, database):
+        return None
+    if column == "snippet":
+        # Escape the archived text; then turn back only our own <mark> markers into tags.
+        return Markup(_MARK.sub(r"<\1mark>", str(escape(value))))
+    if column == "url" and table != "articles" and value.startswith(("http://", "https://")):
+        # In query results, an article URL links to its archived copy, and to the original.
+        archived = datasette.urls.row(database, "articles", tilde_encode(value))
+        return Markup('<a href="{}">{}</a> <a href="{}" rel="noopener noreferrer nofollow" '
+                      'title="original page 原网页">↗</a>').format(archived, value, value)
+    return None
+
+
+@hookimpl
+async def extra_template_vars(template, database, table, columns, view_name, request, datasette):
+    if view_name != "row" or table != "articles" or not _schema(datasette, database):
+        return {}
+    pk = urlsafe_components(request.url_vars["pks"])[0]
+    db = datasette.get_database(database)
+    schema = _schema(datasette, database)
+    attachments = [dict(r) for r in await db.execute(
+        "SELECT url, text FROM attachments WHERE article_url = ? ORDER BY rowid", [pk])]
+    versions = []
+    if "article_versions" in schema["tables"]:
+        vcols = [r["name"] for r in (await db.execute("PRAGMA table_info(article_versions)")).rows]
+        order = next((c for c in ("version", "saved_at", "fetched_at", "id") if c in vcols), "rowid")
+        key = "article_url" if "article_url" in vcols else "url"
+        versions = [dict(r) for r in await db.execute(
+            f"SELECT rowid AS _rowid, * FROM article_versions WHERE {escape_sqlite(key)} = ? "
+            f"ORDER BY {escape_sqlite(order)} DESC", [pk])]
+    return {"govnews_article": {"attachments": attachments, "versions": versions, "json": _json_or_none}}
+
+
+def _json_or_none(value):
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# -- CSV: a UTF-8 BOM for Excel, and a download that hits a limit fails instead of ending "OK" ----
+
+BOM = "\ufeff".encode()
+
+
+class CSVIncomplete(RuntimeError):
+    """Datasette stopped a CSV mid-stream (size limit, time limit, error) after a 200 was sent."""
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def csv_app(scope, receive, send):
+            path = scope.get("path", "") if scope.get("type") == "http" else ""
+            if not path.endswith(".csv"):
+                await app(scope, receive, send)
+                return
+            state = {"csv": False, "held": b"", "started": False}
+
+            async def send_csv(message):
+                if message["type"] == "http.response.start":
+                    headers = dict((k.lower(), v) for k, v in message.get("headers", []))
+                    ctype = headers.get(b"content-type", b"")
+                    state["csv"] = message["status"] == 200 and ctype.split(b";")[0] in (b"text/csv", b"text/plain")
+                    if state["csv"] and b"content-length" in headers:
+                        message = dict(message, headers=[
+                            (k, str(int(v) + len(BOM)).encode() if k.lower() == b"content-length" else v)
+                            for k, v in message["headers"]])
+                    await send(message)
+                    return
+                if message["type"] != "http.response.body" or not state["csv"]:
+                    await send(message)
+                    return
+                body, more = message.get("body", b""), message.get("more_body", False)
+                if not state["started"]:
+                    state["started"] = True
+                    body = BOM + body
+                # Hold back the newest chunk: Datasette's error text arrives as a last write with no
+                # line ending, and it must not reach the client as if it were the last row.
+                held, state["held"] = state["held"], b""
+                if body:
+                    if held:
+                        await send({"type": "http.response.body", "body": held, "more_body": True})
+                    held = body
+                if more:
+                    state["held"] = held
+                    return
+                if held and not held.endswith(b"\n") and held != BOM:
+                    msg = held.decode("utf-8", "replace").lstrip("\ufeff")
+                    sys.stderr.write(f"govnews: CSV download stopped early, connection aborted: {msg}\n")
+                    # The 200 is already sent: abort the connection so the client sees a failed download.
+                    raise CSVIncomplete(msg)
+                await send({"type": "http.response.body", "body": held, "more_body": False})
+
+            await app(scope, receive, send_csv)
+
+        return csv_app
+
+    return wrap

@@ -1,0 +1,292 @@
+"""Chinese full-text search over the archive with exact substring semantics, on stock SQLite.
+
+SQLite's FTS5 tokenizers cannot search Chinese: unicode61 makes a whole punctuation-delimited run one
+token, and trigram misses 1-2 character words (and its LIKE acceleration is wrong on SQLite 3.40). So we
+rewrite the text ourselves before FTS5 sees it, and rewrite the query the same way:
+
+- the text is split into *runs* of letters and digits (``str.isalnum``: Han characters, Latin, digits);
+  everything else (punctuation, spaces, line breaks) separates runs;
+- each run becomes its overlapping bigrams plus its last character as a one-character token:
+  ``新质生产力`` -> ``新质 质生 生产 产力 力``; ASCII letters are lower-cased (SQLite ``lower()``);
+- the shadow table ``articles_fts`` is a contentless FTS5 table with the ``ascii`` tokenizer, which
+  splits only on the spaces we put in and leaves every non-ASCII character alone.
+
+A query term becomes an FTS5 phrase of the same tokens: 2+ characters -> consecutive bigrams, one
+character -> the prefix ``"X"*`` (every occurrence of X starts a bigram or is a run's last character).
+For a term made of letters and digits the phrase matches exactly the rows whose title or body contains
+the term as a substring (ASCII case-insensitively) — no post-filter needed; tests prove it against an
+``instr()`` scan. Punctuation or spaces inside a term match any run of punctuation/spaces in the text.
+Several terms mean AND; a quoted phrase ("..." or “...”) is one term, spaces included.
+
+The index follows the articles table through SQLite triggers, so every writer (the crawler, the
+incremental crawls, gone-marking, a hand-run ``sqlite-utils``) keeps it in sync; the triggers call
+``govnews_fts_text()``, which :func:`register_functions` adds to a connection (``Archive`` does it, the
+Datasette and sqlite-utils plugins do it). A connection without it cannot change indexed text: it fails
+loudly instead of leaving the index stale.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlite_utils
+
+# Bump when the text rewriting changes: ensure_search_schema() then rebuilds the index.
+INDEX_VERSION = 1
+FTS_TABLE = "articles_fts"
+INDEXED_COLUMNS = ("title", "body")
+# Title hits rank above body hits.
+RANK = "bm25(10.0, 1.0)"
+
+_RUN = re.compile(r"[^\W_]+")  # maximal runs of str.isalnum() characters
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_TERMS = re.compile(r'"([^"]*)"?|“([^”]*)”?|(\S+)')
+
+
+def runs(text: str | None) -> list[str]:
+    """The runs of letters and digits in text, ASCII lower-cased."""
+    if not text:
+        return []
+    return _RUN.findall(text.translate(_ASCII_LOWER))
+
+
+def index_text(text: str | None) -> str | None:
+    """Text as the index stores it: each run's bigrams, then the run's last character."""
+    if text is None:
+        return None
+    out: list[str] = []
+    for run in runs(text):
+        out.extend(map(str.__add__, run[:-1], run[1:]))
+        out.append(run[-1])
+    return " ".join(out)
+
+
+def query_terms(query: str | None) -> list[str]:
+    """Split a search-box query into terms: quoted phrases stay whole, the rest splits on whitespace."""
+    if not query:
+        return []
+    return [next(g for g in m.groups() if g is not None) for m in _TERMS.finditer(query)]
+
+
+def term_phrase(term: str) -> str | None:
+    """The FTS5 phrase that matches exactly the rows containing term; None if term has no letters/digits."""
+    parts = runs(term)
+    if not parts:
+        return None
+    tokens: list[str] = []
+    for i, run in enumerate(parts):
+        tokens.extend(map(str.__add__, run[:-1], run[1:]))
+        last = i == len(parts) - 1
+        # A run followed by a separator must end a run in the text: its last character's token says so.
+        # A one-character run is that token; as the final run it is a prefix (any run starting with it).
+        if len(run) == 1 or not last:
+            tokens.append(run[-1])
+    return '"' + " ".join(tokens) + '"' + ("*" if len(parts[-1]) == 1 else "")
+
+
+# A phrase no row can match: an empty phrase matches nothing in FTS5.
+MATCH_NOTHING = '""'
+
+
+def match_expression(query: str | None) -> str:
+    """The FTS5 MATCH expression for a search-box query: every term must occur (AND)."""
+    phrases = [p for p in map(term_phrase, query_terms(query)) if p]
+    return " AND ".join(phrases) if phrases else MATCH_NOTHING
+
+
+def contains(text: str | None, query: str | None) -> bool:
+    """The reference semantics, in Python: does text contain every term of query (ASCII case-folded)?"""
+    terms = [t for t in query_terms(query) if runs(t)]
+    if not terms or not text:
+        return False
+    folded = text.translate(_ASCII_LOWER)
+    return all(t.translate(_ASCII_LOWER) in folded for t in terms)
+
+
+def snippet(text: str | None, query: str | None, width: int = 40, start: str = "<mark>",
+            end: str = "</mark>") -> str | None:
+    """A window of text around the first hit, hits wrapped in start/end, '…' where text was cut.
+
+    The text is not HTML-escaped here; the Datasette plugin escapes it and keeps only the markers.
+    """
+    if not text:
+        return text
+    folded = text.translate(_ASCII_LOWER)
+    needles = sorted({t.translate(_ASCII_LOWER) for t in query_terms(query) if runs(t)}, key=len, reverse=True)
+    hits = [(folded.find(n), n) for n in needles]
+    hits = [(i, n) for i, n in hits if i >= 0]
+    flat = text.replace("\n", " ")
+    if not hits:
+        return flat[: 2 * width] + ("…" if len(flat) > 2 * width else "")
+    first = min(i for i, _ in hits)
+    lo, hi = max(0, first - width), min(len(text), first + 2 * width)
+    window, wfold = flat[lo:hi], folded[lo:hi]
+    pattern = re.compile("|".join(re.escape(n) for n in needles))
+    out, pos = [], 0
+    for m in pattern.finditer(wfold):
+        out += [window[pos:m.start()], start, window[m.start():m.end()], end]
+        pos = m.end()
+    out.append(window[pos:])
+    return ("…" if lo else "") + "".join(out) + ("…" if hi < len(text) else "")
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """Add the SQL functions search needs to a connection, and make REPLACE fire delete triggers.
+
+    govnews_fts_text(text)   the index form of text (the triggers call it)
+    govnews_match(query)     the MATCH expression for a search-box query
+    govnews_contains(text, query)   the same test by scanning (reference, and post-filter if wanted)
+    govnews_snippet(text, query)    window around the first hit with <mark> markers
+    """
+    conn.create_function("govnews_fts_text", 1, index_text, deterministic=True)
+    conn.create_function("govnews_match", 1, match_expression, deterministic=True)
+    conn.create_function("govnews_contains", 2, contains, deterministic=True)
+    conn.create_function("govnews_snippet", 2, snippet, deterministic=True)
+    conn.create_function("govnews_snippet", 3, snippet, deterministic=True)
+    # INSERT OR REPLACE deletes the old row; only with recursive triggers does our delete trigger see it.
+    conn.execute("PRAGMA recursive_triggers = ON")
+
+
+def _new_values(prefix: str) -> str:
+    return ", ".join(f"govnews_fts_text({prefix}.{c})" for c in INDEXED_COLUMNS)
+
+
+_COLS = ", ".join(INDEXED_COLUMNS)
+TRIGGERS = {
+    f"{FTS_TABLE}_ai": f"""CREATE TRIGGER {FTS_TABLE}_ai AFTER INSERT ON articles BEGIN
+  INSERT INTO {FTS_TABLE}(rowid, {_COLS}) VALUES (new.rowid, {_new_values('new')});
+END""",
+    f"{FTS_TABLE}_ad": f"""CREATE TRIGGER {FTS_TABLE}_ad AFTER DELETE ON articles BEGIN
+  INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_COLS}) VALUES ('delete', old.rowid, {_new_values('old')});
+END""",
+    # Only a change of indexed text touches the index: re-crawls and gone-marking cost nothing here.
+    f"{FTS_TABLE}_au": f"""CREATE TRIGGER {FTS_TABLE}_au AFTER UPDATE OF {_COLS} ON articles
+WHEN old.title IS NOT new.title OR old.body IS NOT new.body BEGIN
+  INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_COLS}) VALUES ('delete', old.rowid, {_new_values('old')});
+  INSERT INTO {FTS_TABLE}(rowid, {_COLS}) VALUES (new.rowid, {_new_values('new')});
+END""",
+}
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One transaction, whether or not the caller's connection is in autocommit mode."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _meta_get(db: sqlite_utils.Database, key: str) -> str | None:
+    if "search_meta" not in db.table_names():
+        return None
+    row = db.execute("SELECT value FROM search_meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def ensure_search_schema(db: sqlite_utils.Database) -> bool:
+    """Create the index and its triggers if missing; rebuild it if stale. Returns True if it rebuilt.
+
+    Stale means: another index version, or a row count that differs from the articles table (e.g. a
+    tool that rewrote the table and dropped our triggers). Called by Archive on every open.
+    """
+    names = set(db.table_names())
+    if "articles" not in names:
+        return False
+    rebuild = False
+    with _transaction(db.conn):
+        if "search_meta" not in names:
+            db["search_meta"].create({"key": str, "value": str}, pk="key")
+        if FTS_TABLE not in names:
+            db.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({_COLS}, content='', tokenize='ascii')")
+            db.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('rank', '{RANK}')")
+            rebuild = True
+        triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        for name, sql in TRIGGERS.items():
+            if name not in triggers:
+                db.execute(sql)
+                rebuild = True
+        if _meta_get(db, "index_version") != str(INDEX_VERSION) or not index_in_sync(db):
+            rebuild = True
+        if rebuild:
+            rebuild_index(db)
+    return rebuild
+
+
+def index_in_sync(db: sqlite_utils.Database) -> bool:
+    """Cheap check: the index holds one document per article, with the same largest rowid."""
+    a = db.execute("SELECT count(*), max(rowid) FROM articles").fetchone()
+    f = db.execute(f"SELECT count(*), max(id) FROM {FTS_TABLE}_docsize").fetchone()
+    return tuple(a) == tuple(f)
+
+
+def rebuild_index(db: sqlite_utils.Database) -> None:
+    """Re-index every article from scratch (in the caller's transaction)."""
+    db.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')")
+    db.execute(f"INSERT INTO {FTS_TABLE}(rowid, {_COLS}) SELECT rowid, {_new_values('articles')} FROM articles")
+    db.execute("INSERT OR REPLACE INTO search_meta(key, value) VALUES ('index_version', ?)", [str(INDEX_VERSION)])
+
+
+def has_search_index(conn: sqlite3.Connection) -> bool:
+    """Is this database a govnews archive with our search index?"""
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ? AND sql LIKE '%fts5%'", [FTS_TABLE]).fetchone()
+    return row is not None
+
+
+SEARCH_SQL = f"""
+SELECT a.rowid, a.* FROM {FTS_TABLE} f JOIN articles a ON a.rowid = f.rowid
+WHERE {FTS_TABLE} MATCH govnews_match(:query) ORDER BY {{order}} LIMIT :limit OFFSET :offset
+"""
+
+
+def search(db: sqlite_utils.Database | sqlite3.Connection, query: str, order: str = "relevance",
+           limit: int = 50, offset: int = 0) -> Iterator[dict]:
+    """Search articles like sqlite-utils' Table.search(): rows as dicts, by relevance or newest first."""
+    conn = db.conn if isinstance(db, sqlite_utils.Database) else db
+    register_functions(conn)
+    order_sql = {"relevance": "f.rank", "newest": "a.published DESC"}[order]
+    cur = conn.execute(SEARCH_SQL.format(order=order_sql), {"query": query, "limit": limit, "offset": offset})
+    cols = [d[0] for d in cur.description]
+    for row in cur:
+        yield dict(zip(cols, row, strict=True))
+
+
+# -- browsing: the columns and indexes Datasette's facets and sorts need ---------------------------
+# Virtual generated columns cost no storage and stay right whoever writes the row; each gets an index
+# (with published, so a facet filter sorted newest-first is one index walk), so facets and sorts stay
+# fast at a million rows.
+GENERATED = {
+    "year": ("TEXT", "substr(published, 1, 4)", "published"),
+    "month": ("TEXT", "substr(published, 1, 7)", "published"),
+    "section": ("TEXT", "json_extract(sections, '$[0]')", "published"),
+    "gone": ("INTEGER", "gone_at IS NOT NULL", "gone_at"),
+}
+FACET_INDEXES = (["site", "published"], ["issuer", "published"], ["year", "published"],
+                 ["month", "published"], ["section", "published"], ["gone", "gone_at"])
+SORT_INDEXES = (["published"], ["fetched_at"], ["first_seen"], ["last_seen"], ["gone_at"])
+
+
+def ensure_browse_schema(db: sqlite_utils.Database) -> None:
+    """Add the facet columns (year, month, section, gone) and the facet and sort indexes if missing."""
+    if "articles" not in db.table_names():
+        return
+    with _transaction(db.conn):
+        cols = {r[1] for r in db.execute("PRAGMA table_xinfo(articles)")}
+        for name, (typ, expr, needs) in GENERATED.items():
+            if name not in cols and needs in cols:
+                db.execute(f"ALTER TABLE articles ADD COLUMN {name} {typ} GENERATED ALWAYS AS ({expr}) VIRTUAL")
+                cols.add(name)
+        have = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        for idx in FACET_INDEXES + SORT_INDEXES:
+            name = "idx_articles_" + "_".join(idx)
+            if all(c in cols for c in idx) and name not in have:
+                db.execute(f"CREATE INDEX {name} ON articles({', '.join(idx)})")
