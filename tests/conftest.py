@@ -32,6 +32,16 @@ def fixture_server():
         yield server
 
 
+@pytest.fixture(scope="session")
+def fixture_archive(tmp_path_factory) -> Path:
+    """Every fixture site crawled once into one archive; for tests that only read it (copy it to write)."""
+    db = tmp_path_factory.mktemp("fixture-archive") / "archive.db"
+    with FixtureServer(all_sites()) as server:
+        for name, url in server.base_urls().items():
+            govnews("crawl", "--site", name, "--base-url", url, "--db", str(db), "--log-level", "WARNING", check=True)
+    return db
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
