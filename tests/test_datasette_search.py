@@ -274,3 +274,28 @@ def test_read_only(served):
         with pytest.raises(urllib.error.HTTPError) as e:
             get(f"{dbase}.json?" + urllib.parse.urlencode({"sql": sql}))
         assert e.value.code in (400, 403)
+
+
+def test_public_serves_an_immutable_snapshot(fixture_archive, tmp_path):
+    db = tmp_path / "archive.db"
+    shutil.copy(fixture_archive, db)
+    argv = [sys.executable, "-m", "archive.cli", "serve", "--db", str(db), "--public"]
+    proc, base = start_server(argv)
+    try:
+        info = {d["name"]: d for d in get_json(f"{base}/-/databases.json")}["archive"]
+        assert info["is_mutable"] is False and info["hash"]
+        assert (tmp_path / "archive-public" / "archive.db").exists()
+        assert search_urls(f"{base}/archive", "政协") == reference_urls(db, "政协")
+        # The live archive takes a new article; the snapshot being served does not change.
+        with Archive(db) as archive:
+            archive.save_article({"url": "https://new.example.gov.cn/1", "site": "fixture-trs",
+                                  "title": "新增文章量子纠缠", "body": "正文", "content_hash": "n"})
+        assert search_urls(f"{base}/archive", "量子纠缠") == set()
+    finally:
+        stop(proc)
+    # Served again, the snapshot is taken anew.
+    proc, base = start_server(argv)
+    try:
+        assert search_urls(f"{base}/archive", "量子纠缠") == {"https://new.example.gov.cn/1"}
+    finally:
+        stop(proc)

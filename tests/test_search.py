@@ -52,7 +52,7 @@ def random_archive(tmp_path):
 
 def test_index_text_and_query_rewriting():
     assert search.index_text("新质生产力") == "新质 质生 生产 产力 力"
-    assert search.index_text("2024年GDP增长5%，党") == "20 02 24 4年 年g gd dp p增 增长 长5 5 党"
+    assert search.index_text("2024年GDP增长5%，党") == "20 02 24 4年 年G GD DP P增 增长 长5 5 党"
     assert search.index_text(None) is None
     assert search.match_expression("政协") == '"政协"'
     assert search.match_expression("党") == '"党"*'

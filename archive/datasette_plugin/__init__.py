@@ -107,6 +107,37 @@ def get_metadata(datasette, key, database, table):
     return copy.deepcopy(cache[names])
 
 
+# -- paging: Datasette 0.65 sorts the first page of a table without its primary key as tie-breaker -----
+# Later pages (`_next=`) do sort by "published desc, url"; so wherever several articles share a date the
+# first page cut falls in a different order, and paging (and every streamed CSV) repeats some rows and
+# skips others. We add the same tie-breaker to the first page's ORDER BY for our articles table.
+
+_FIRST_PAGE_ORDER = re.compile(r"^(select .+ from articles (?:where .+ )?order by [\w\[\]]+(?: desc)?)( limit \d+.*)$",
+                               re.S)
+
+
+def with_tiebreaker(sql: str) -> str:
+    m = _FIRST_PAGE_ORDER.match(sql)
+    if not m or m.group(1).endswith(("url", "url desc")):
+        return sql
+    return f"{m.group(1)}, url{m.group(2)}"
+
+
+@hookimpl
+def startup(datasette):
+    for name in _archives(datasette):
+        db = datasette.get_database(name)
+        if getattr(db, "_govnews_tiebreak", False):
+            continue
+        execute = db.execute
+
+        async def execute_with_tiebreaker(sql, *args, _execute=execute, **kwargs):
+            return await _execute(with_tiebreaker(sql), *args, **kwargs)
+
+        db.execute = execute_with_tiebreaker
+        db._govnews_tiebreak = True
+
+
 # -- canned queries ---------------------------------------------------------------------------------
 
 _SNIPPET_COLS = "a.url, a.title, a.published, a.site, a.section, a.source, govnews_snippet(a.body, :q) AS snippet"
@@ -211,6 +242,28 @@ async def extra_template_vars(template, database, table, columns, view_name, req
             f"SELECT rowid AS _rowid, * FROM article_versions WHERE {escape_sqlite(key)} = ? "
             f"ORDER BY {escape_sqlite(order)} DESC", [pk])]
     return {"govnews_article": {"attachments": attachments, "versions": versions, "json": _json_or_none}}
+
+
+# On the articles page, thirty column descriptions would push the search box below the fold: fold them.
+_TABLE_SCRIPT = """
+document.addEventListener("DOMContentLoaded", function () {
+  var dl = document.querySelector("dl.column-descriptions");
+  if (dl) {
+    var d = document.createElement("details"), s = document.createElement("summary");
+    s.textContent = "Column descriptions · 字段说明";
+    dl.parentNode.insertBefore(d, dl); d.appendChild(s); d.appendChild(dl);
+  }
+  var box = document.querySelector("input#_search");
+  if (box && !box.placeholder) { box.placeholder = "政协 · 新质生产力 · 2024年 · GDP"; }
+});
+"""
+
+
+@hookimpl
+def extra_body_script(template, database, table, columns, view_name, request, datasette):
+    if view_name == "table" and table == "articles" and database and _schema(datasette, database):
+        return _TABLE_SCRIPT
+    return None
 
 
 def _json_or_none(value):

@@ -1,0 +1,338 @@
+"""Search benchmark: a synthetic archive of N (default 1,000,000) ~1 KB Chinese articles, measured in one run.
+
+Text follows a Zipfian vocabulary: words drawn by jieba's dictionary frequencies, in clauses and sentences
+with Chinese punctuation and paragraphs, plus years, numbers and a few Latin acronyms. Measures:
+
+- index size (the FTS5 shadow tables, by dbstat) relative to the UTF-8 size of titles + bodies;
+- ingest rate with the index live (bulk inserts through the triggers, and Archive.save_article one by one);
+- for 1-, 2- and 4-character queries: p50/p95 of `?_search=` through Datasette's JSON API and of the ranked
+  canned query (`govnews serve`), each against an `instr()` scan of the same rows (direct SQLite).
+
+The archive is built once and reused (--rebuild to start over):
+
+    .venv/bin/python bench/search.py --db /tmp/govnews-bench/bench.db            # 1M articles
+    .venv/bin/python bench/search.py --db /tmp/govnews-bench/small.db -n 20000   # a quick try
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from archive import search  # noqa: E402
+from archive.store import Archive  # noqa: E402
+
+SITES = ["gov-a", "gov-b", "gov-c", "gov-d", "gov-e"]
+SECTIONS = ["要闻动态", "部门动态", "领导活动", "通知公告", "政策解读", "区县动态", "媒体关注", "专题专栏"]
+ISSUERS = ["市人民政府办公室", "市发展和改革委员会", "市财政局", "市教育局", "市生态环境局", None, None, None]
+LATIN = ["GDP", "CPI", "PPP", "5G", "AI", "PM2.5", "APP"]
+
+
+def vocabulary() -> tuple[list[str], list[int]]:
+    import jieba
+
+    words, cum, total = [], [], 0
+    with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as f:
+        for line in f:
+            word, freq, *_ = line.split()
+            if not all("\u4e00" <= ch <= "\u9fff" for ch in word):
+                continue
+            total += int(freq)
+            words.append(word)
+            cum.append(total)
+    return words, cum
+
+
+class Writer:
+    """Article text from the vocabulary: clauses of words, sentences, paragraphs, ~1 KB of UTF-8."""
+
+    POOL = 8_000_000
+
+    def __init__(self, seed: int = 1) -> None:
+        self.words, self.cum = vocabulary()
+        self.rnd = random.Random(seed)
+        # Drawing words one by one is the slow part of building 1M articles: draw a long Zipfian stream
+        # once, and cut each clause from a random place in it.
+        self.pool = self.rnd.choices(self.words, cum_weights=self.cum, k=self.POOL)
+
+    def words_run(self, k: int) -> str:
+        i = self.rnd.randrange(self.POOL - k)
+        return "".join(self.pool[i:i + k])
+
+    def sentence(self) -> str:
+        rnd = self.rnd
+        clauses = []
+        for _ in range(rnd.randint(1, 3)):
+            clause = self.words_run(rnd.randint(3, 7))
+            if rnd.random() < 0.08:
+                clause = f"{rnd.randint(2015, 2025)}年{clause}"
+            if rnd.random() < 0.04:
+                clause += f"{rnd.choice(LATIN)}增长{rnd.randint(1, 99)}.{rnd.randint(0, 9)}%"
+            clauses.append(clause)
+        return "，".join(clauses) + "。"
+
+    def body(self, nbytes: int = 1000) -> str:
+        paras, size = [], 0
+        while size < nbytes:
+            para = "".join(self.sentence() for _ in range(self.rnd.randint(2, 4)))
+            paras.append(para)
+            size += len(para.encode())
+        return "\n".join(paras)
+
+    def title(self) -> str:
+        return self.words_run(self.rnd.randint(4, 8))
+
+    def article(self, i: int) -> dict:
+        rnd = self.rnd
+        day = 1420070400 + rnd.randrange(11 * 365 * 86400)  # 2015 .. 2025
+        published = time.strftime("%Y-%m-%dT%H:%M:00+08:00", time.gmtime(day))
+        return {"url": f"https://www.example.gov.cn/news/{i:08d}.html", "site": SITES[i % len(SITES)],
+                "sections": json.dumps([rnd.choice(SECTIONS)], ensure_ascii=False), "title": self.title(),
+                "published": published, "source": "本地新闻", "issuer": rnd.choice(ISSUERS), "body": self.body(),
+                "content_hash": f"{i:064x}", "encoding": "utf-8", "http_status": 200,
+                "fetched_at": "2025-06-01T00:00:00+00:00", "first_seen": "2025-06-01T00:00:00+00:00",
+                "last_seen": "2025-06-01T00:00:00+00:00"}
+
+
+# -- build -------------------------------------------------------------------------------------------
+
+
+def build(db: Path, n: int, batch: int = 5000) -> dict:
+    """Bulk-insert n articles through the live index triggers; return the ingest figures."""
+    for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        p.unlink(missing_ok=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    writer = Writer()
+    archive = Archive(db)
+    archive.db.execute("PRAGMA cache_size=-262144")
+    for site in SITES:
+        archive.db["sites"].insert({"name": site, "title": site, "base_url": f"https://{site}.example.gov.cn/"})
+    conn, t0, done = archive.db.conn, time.perf_counter(), 0
+    gen_time = 0.0
+    cols = list(writer.article(0))
+    sql = f"INSERT INTO articles ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+    while done < n:
+        g = time.perf_counter()
+        rows = [tuple(writer.article(i).values()) for i in range(done, min(n, done + batch))]
+        gen_time += time.perf_counter() - g
+        conn.execute("BEGIN")
+        conn.executemany(sql, rows)
+        conn.execute("COMMIT")
+        done += len(rows)
+        if done % 100000 == 0 or done == n:
+            el = time.perf_counter() - t0 - gen_time
+            print(f"  {done:,} articles, {done / el:,.0f}/s (text generation excluded)", file=sys.stderr)
+    elapsed = time.perf_counter() - t0 - gen_time
+    archive.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    archive.close()
+    return {"articles": n, "bulk_seconds": round(elapsed, 1), "bulk_rate": round(n / elapsed)}
+
+
+def save_article_rate(tmp: Path, n: int = 20000) -> float:
+    """Archive.save_article one article at a time (the crawler's path: one transaction each)."""
+    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        p.unlink(missing_ok=True)
+    writer = Writer(seed=2)
+    records = [writer.article(i) for i in range(n)]
+    with Archive(tmp) as archive:
+        t0 = time.perf_counter()
+        for r in records:
+            archive.save_article(r)
+        rate = n / (time.perf_counter() - t0)
+    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        p.unlink(missing_ok=True)
+    return round(rate)
+
+
+# -- sizes -------------------------------------------------------------------------------------------
+
+
+def sizes(db: Path) -> dict:
+    conn = sqlite3.connect(db)
+    text = conn.execute("SELECT sum(length(CAST(title AS BLOB)) + length(CAST(body AS BLOB))) FROM articles").fetchone()[0]
+    index = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE ?", [search.FTS_TABLE + "%"]).fetchone()[0]
+    total = Path(db).stat().st_size
+    conn.close()
+    return {"text_bytes": text, "index_bytes": index, "index_ratio": round(index / text, 3), "db_bytes": total}
+
+
+# -- queries -----------------------------------------------------------------------------------------
+
+
+def pick_queries(db: Path, per_kind: int, seed: int = 3) -> dict[str, list[tuple[str, int]]]:
+    """Queries of 1, 2 and 4 characters, with their hit counts.
+
+    2 and 4 characters: words of the vocabulary, taken at random among those a typical search would
+    use (matching under 5% of rows). 1 character: common characters (they match a large share)."""
+    words, cum = vocabulary()
+    freq = [b - a for a, b in zip([0, *cum[:-1]], cum, strict=True)]
+    conn = sqlite3.connect(db)
+    search.register_functions(conn)
+    n = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    rnd = random.Random(seed)
+
+    def hits(q: str) -> int:
+        return conn.execute(f"SELECT count(*) FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH govnews_match(?)",
+                            [q]).fetchone()[0]
+
+    out: dict[str, list[tuple[str, int]]] = {}
+    for k in (2, 4):
+        ranked = sorted((f, w) for w, f in zip(words, freq, strict=True) if len(w) == k)[::-1]
+        pool = [w for _, w in ranked[:3000]]
+        rnd.shuffle(pool)
+        chosen = []
+        for w in pool:
+            h = hits(w)
+            if 0 < h < 0.05 * n:
+                chosen.append((w, h))
+            if len(chosen) == per_kind:
+                break
+        out[f"{k}-char"] = chosen
+    chars = {}
+    for w, f in zip(words, freq, strict=True):
+        for ch in w:
+            chars[ch] = chars.get(ch, 0) + f
+    common = [c for c, _ in sorted(chars.items(), key=lambda kv: -kv[1])[:200]]
+    out["1-char"] = [(c, hits(c)) for c in rnd.sample(common, per_kind)]
+    conn.close()
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def timed_get(url: str) -> float:
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=120) as r:
+        r.read()
+    return (time.perf_counter() - t0) * 1000
+
+
+def serve(db: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "archive.cli", "serve", "--db", str(db), "--port", str(port)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=2).read()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("datasette did not start")
+
+
+def measure(db: Path, queries: dict, reps: int, scans: int, port: int) -> dict:
+    base = f"http://127.0.0.1:{port}/{db.stem}"
+    proc = serve(db, port)
+    results = {}
+    try:
+        timed_get(f"{base}/articles.json?_size=1")  # warm the page cache a little, as a running server would be
+        for kind, qs in queries.items():
+            api, ranked, newest, fts = [], [], [], []
+            for q, _ in qs:
+                enc = urllib.parse.quote(q)
+                for _ in range(reps):
+                    api.append(timed_get(f"{base}/articles.json?_search={enc}"))
+                    ranked.append(timed_get(f"{base}/search.json?q={enc}"))
+                    newest.append(timed_get(f"{base}/search_newest.json?q={enc}"))
+            results[kind] = {"api": api, "ranked": ranked, "newest": newest}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    conn = sqlite3.connect(db)
+    search.register_functions(conn)
+    for kind, qs in queries.items():
+        scan, fts = [], []
+        for q, _ in qs[:scans]:
+            t0 = time.perf_counter()
+            conn.execute("SELECT count(*) FROM articles WHERE instr(title, ?) > 0 OR instr(body, ?) > 0", [q, q]).fetchone()
+            scan.append((time.perf_counter() - t0) * 1000)
+        for q, _ in qs:
+            t0 = time.perf_counter()
+            conn.execute("SELECT count(*) FROM articles WHERE rowid IN (SELECT rowid FROM articles_fts "
+                         "WHERE articles_fts MATCH govnews_match(?))", [q]).fetchone()
+            fts.append((time.perf_counter() - t0) * 1000)
+        results[kind].update(scan=scan, fts_count=fts)
+    conn.close()
+    return results
+
+
+def report(build_info: dict, size: dict, queries: dict, results: dict, n: int) -> str:
+    lines = [
+        f"Archive: {n:,} synthetic articles, {size['text_bytes'] / n:,.0f} bytes of title+body text each "
+        f"(UTF-8), database file {size['db_bytes'] / 2**30:.2f} GiB.",
+        "",
+        "| measure | value | target |",
+        "|---|---|---|",
+        f"| index size / text size | {size['index_bytes'] / 2**20:,.0f} MiB / {size['text_bytes'] / 2**20:,.0f} MiB "
+        f"= **{size['index_ratio']:.2f}×** | ≤ 1.5× |",
+        f"| ingest, bulk inserts through the index triggers | **{build_info['bulk_rate']:,} articles/s** | ≥ 2,000/s |",
+        f"| ingest, `Archive.save_article` one by one (crawler path) | **{build_info.get('save_article_rate', 0):,} "
+        "articles/s** | ≥ 2,000/s |",
+        "",
+        "| query | rows matched (median) | `?_search=` JSON p50 / p95 | ranked canned query p50 / p95 | "
+        "newest-first canned p50 / p95 | `instr()` scan p50 | scan ÷ `?_search=` p50 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind in ("2-char", "4-char", "1-char"):
+        r = results[kind]
+        hits = statistics.median(h for _, h in queries[kind])
+        ex = ", ".join(q for q, _ in queries[kind][:4])
+        ratio = statistics.median(r["scan"]) / statistics.median(r["api"])
+        lines.append(
+            f"| {kind} ({ex} …; {len(queries[kind])} queries) | {hits:,.0f} ({hits / n:.2%}) "
+            f"| {pct(r['api'], 50):,.0f} / {pct(r['api'], 95):,.0f} ms "
+            f"| {pct(r['ranked'], 50):,.0f} / {pct(r['ranked'], 95):,.0f} ms "
+            f"| {pct(r['newest'], 50):,.0f} / {pct(r['newest'], 95):,.0f} ms "
+            f"| {statistics.median(r['scan']):,.0f} ms | {ratio:,.0f}× |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", type=Path, default=Path("/tmp/govnews-bench/bench.db"))
+    ap.add_argument("-n", type=int, default=1_000_000)
+    ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--queries", type=int, default=20, help="queries of each length")
+    ap.add_argument("--reps", type=int, default=3, help="timed runs of each query")
+    ap.add_argument("--scans", type=int, default=3, help="instr() scans of each length (slow)")
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--json", type=Path, help="write all measurements here")
+    args = ap.parse_args()
+    info_path = Path(f"{args.db}.build.json")
+    if args.rebuild or not args.db.exists() or not info_path.exists():
+        print(f"building {args.n:,} articles into {args.db} …", file=sys.stderr)
+        info = build(args.db, args.n)
+        info["save_article_rate"] = save_article_rate(args.db.with_name("save-article-rate.db"))
+        info_path.write_text(json.dumps(info))
+    info = json.loads(info_path.read_text())
+    with Archive(args.db) as archive:  # the index is in sync (or is repaired) before measuring
+        assert search.index_in_sync(archive.db)
+    size = sizes(args.db)
+    queries = pick_queries(args.db, args.queries)
+    results = measure(args.db, queries, args.reps, args.scans, args.port)
+    table = report(info, size, queries, results, info["articles"])
+    print(table)
+    if args.json:
+        args.json.write_text(json.dumps({"build": info, "sizes": size, "queries": queries, "results": results,
+                                         "table": table}, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
