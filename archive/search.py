@@ -281,7 +281,7 @@ GENERATED = {
 }
 FACET_INDEXES = (["site", "published"], ["issuer", "published"], ["year", "published"],
                  ["month", "published"], ["section", "published"], ["gone", "gone_at"])
-SORT_INDEXES = (["published"], ["fetched_at"], ["first_seen"], ["last_seen"], ["gone_at"])
+SORT_INDEXES = (["published"], ["fetched_at"], ["gone_at"], ["version"])
 
 
 def ensure_browse_schema(db: sqlite_utils.Database) -> None:
