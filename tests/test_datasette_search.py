@@ -299,3 +299,50 @@ def test_public_serves_an_immutable_snapshot(fixture_archive, tmp_path):
         assert search_urls(f"{base}/archive", "量子纠缠") == {"https://new.example.gov.cn/1"}
     finally:
         stop(proc)
+
+
+def add_versions_and_gone(db: Path) -> tuple[str, str]:
+    """Give an archive versions and a taken-down article, shaped like the incremental crawls record them
+    (on archives made before those, the columns and table are added here by hand)."""
+    conn = sqlite3.connect(db)
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(articles)")}
+    for col, typ in (("version", "INTEGER"), ("gone_at", "TEXT")):
+        if col not in cols:
+            conn.execute(f"ALTER TABLE articles ADD COLUMN {col} {typ}")
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'article_versions'").fetchone():
+        conn.execute("CREATE TABLE article_versions (id INTEGER PRIMARY KEY, article_url TEXT, version INTEGER, "
+                     "run_id INTEGER, fetched_at TEXT, content_hash TEXT, title TEXT, published TEXT, source TEXT, "
+                     "author TEXT, body TEXT, attachments TEXT)")
+    changed, gone = [u for (u,) in conn.execute("SELECT url FROM articles ORDER BY url LIMIT 2")]
+    conn.execute("UPDATE articles SET version = 1")
+    conn.execute("UPDATE articles SET version = 2 WHERE url = ?", [changed])
+    for v, when, title in ((1, "2025-01-01T00:00:00+00:00", "旧标题<script>x</script>"),
+                           (2, "2025-02-01T00:00:00+00:00", "新标题")):
+        conn.execute("INSERT INTO article_versions (article_url, version, fetched_at, title, body) "
+                     "VALUES (?, ?, ?, ?, '正文')", [changed, v, when, title])
+    conn.execute("UPDATE articles SET gone_at = '2025-03-01T00:00:00+00:00' WHERE url = ?", [gone])
+    conn.commit()
+    conn.close()
+    return changed, gone
+
+
+def test_changed_and_taken_down_articles(fixture_archive, tmp_path):
+    db = tmp_path / "archive.db"
+    shutil.copy(fixture_archive, db)
+    changed, gone = add_versions_and_gone(db)
+    with Archive(db):  # opening adds the gone facet column and the indexes
+        pass
+    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db)])
+    try:
+        rows = get_json(f"{base}/archive/changed.json?_shape=array")
+        assert [(r["url"], r["version"]) for r in rows] == [(changed, 2), (changed, 1)]
+        rows = get_json(f"{base}/archive/gone.json?_shape=array")
+        assert [r["url"] for r in rows] == [gone]
+        facets = get_json(f"{base}/archive/articles.json?_size=0")["facet_results"]
+        assert {r["value"]: r["count"] for r in facets["gone"]["results"]}[1] == 1
+        page = get(f"{base}/archive/articles/" + tilde(changed)).decode()
+        assert "Versions 版本历史 (2)" in page and "旧标题&lt;script&gt;" in page
+        page = get(f"{base}/archive/articles/" + tilde(gone)).decode()
+        assert "Taken down" in page and "2025-03-01" in page
+    finally:
+        stop(proc)

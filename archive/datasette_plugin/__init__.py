@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 import sys
+import urllib.parse
 from importlib import resources
 
 from datasette import hookimpl
@@ -280,7 +281,11 @@ async def extra_template_vars(template, database, table, columns, view_name, req
         versions = [dict(r) for r in await db.execute(
             f"SELECT rowid AS _rowid, * FROM article_versions WHERE {escape_sqlite(key)} = ? "
             f"ORDER BY {escape_sqlite(order)} DESC", [pk])]
-    return {"govnews_article": {"attachments": attachments, "versions": versions, "json": _json_or_none}}
+    captures_url = None
+    if "captures" in schema["tables"]:
+        captures_url = datasette.urls.table(database, "captures") + "?" + urllib.parse.urlencode({"url": pk})
+    return {"govnews_article": {"attachments": attachments, "versions": versions, "captures_url": captures_url,
+                                "json": _json_or_none}}
 
 
 # On the articles page, thirty column descriptions would push the search box below the fold: fold them.
