@@ -120,14 +120,15 @@ def build(db: Path, n: int, batch: int = 5000) -> dict:
     archive.db.execute("PRAGMA cache_size=-262144")
     for site in SITES:
         archive.db["sites"].insert({"name": site, "title": site, "base_url": f"https://{site}.example.gov.cn/"})
-    conn, t0, done = archive.db.conn, time.perf_counter(), 0
-    gen_time = 0.0
+    conn, t0, c0, done = archive.db.conn, time.perf_counter(), time.process_time(), 0
+    gen_time = gen_cpu = 0.0
     cols = list(writer.article(0))
     sql = f"INSERT INTO articles ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
     while done < n:
-        g = time.perf_counter()
+        g, gc = time.perf_counter(), time.process_time()
         rows = [tuple(writer.article(i).values()) for i in range(done, min(n, done + batch))]
         gen_time += time.perf_counter() - g
+        gen_cpu += time.process_time() - gc
         conn.execute("BEGIN")
         conn.executemany(sql, rows)
         conn.execute("COMMIT")
@@ -136,25 +137,49 @@ def build(db: Path, n: int, batch: int = 5000) -> dict:
             el = time.perf_counter() - t0 - gen_time
             print(f"  {done:,} articles, {done / el:,.0f}/s (text generation excluded)", file=sys.stderr)
     elapsed = time.perf_counter() - t0 - gen_time
+    cpu = time.process_time() - c0 - gen_cpu
     archive.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     archive.close()
-    return {"articles": n, "bulk_seconds": round(elapsed, 1), "bulk_rate": round(n / elapsed)}
+    return {"articles": n, "bulk_seconds": round(elapsed, 1), "bulk_rate": round(n / elapsed),
+            "bulk_cpu_rate": round(n / cpu)}
 
 
-def save_article_rate(tmp: Path, n: int = 20000) -> float:
-    """Archive.save_article one article at a time (the crawler's path: one transaction each)."""
-    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-        p.unlink(missing_ok=True)
+def append_rates(db: Path, n: int = 20000) -> dict:
+    """Ingest into the full archive (a copy of it): n articles in bulk through the triggers, then n more
+    through Archive.save_article one by one (the crawler's path: a transaction each). Wall and CPU rates:
+    the machine is shared, so CPU time says what one core does."""
+    import shutil
+
+    copy = db.with_name("append-copy.db")
+    subprocess.run([sys.executable, "-c", f"import sqlite3; sqlite3.connect({str(db)!r}).execute("
+                    "'PRAGMA wal_checkpoint(TRUNCATE)')"], check=True)
+    shutil.copy(db, copy)
     writer = Writer(seed=2)
-    records = [writer.article(i) for i in range(n)]
-    with Archive(tmp) as archive:
-        t0 = time.perf_counter()
-        for r in records:
+    base = 10_000_000
+    bulk = [writer.article(base + i) for i in range(n)]
+    single = [writer.article(base + n + i) for i in range(n)]
+    out = {}
+    with Archive(copy) as archive:
+        archive.db.execute("PRAGMA cache_size=-262144")
+        conn = archive.db.conn
+        cols = list(bulk[0])
+        sql = f"INSERT INTO articles ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+        t0, c0 = time.perf_counter(), time.process_time()
+        for i in range(0, n, 5000):
+            conn.execute("BEGIN")
+            conn.executemany(sql, [tuple(r.values()) for r in bulk[i:i + 5000]])
+            conn.execute("COMMIT")
+        out.update(append_bulk_rate=round(n / (time.perf_counter() - t0)),
+                   append_bulk_cpu_rate=round(n / (time.process_time() - c0)))
+        t0, c0 = time.perf_counter(), time.process_time()
+        for r in single:
             archive.save_article(r)
-        rate = n / (time.perf_counter() - t0)
-    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        out.update(save_article_rate=round(n / (time.perf_counter() - t0)),
+                   save_article_cpu_rate=round(n / (time.process_time() - c0)))
+        assert search.index_in_sync(archive.db)
+    for p in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
         p.unlink(missing_ok=True)
-    return round(rate)
+    return out
 
 
 # -- sizes -------------------------------------------------------------------------------------------
@@ -272,6 +297,10 @@ def measure(db: Path, queries: dict, reps: int, scans: int, port: int) -> dict:
     return results
 
 
+def cpu(info: dict, key: str) -> str:
+    return f", **{info[key]:,}/s** per CPU-second" if key in info else ""
+
+
 def report(build_info: dict, size: dict, queries: dict, results: dict, n: int) -> str:
     lines = [
         f"Archive: {n:,} synthetic articles, {size['text_bytes'] / n:,.0f} bytes of title+body text each "
@@ -281,9 +310,13 @@ def report(build_info: dict, size: dict, queries: dict, results: dict, n: int) -
         "|---|---|---|",
         f"| index size / text size | {size['index_bytes'] / 2**20:,.0f} MiB / {size['text_bytes'] / 2**20:,.0f} MiB "
         f"= **{size['index_ratio']:.2f}×** | ≤ 1.5× |",
-        f"| ingest, bulk inserts through the index triggers | **{build_info['bulk_rate']:,} articles/s** | ≥ 2,000/s |",
-        f"| ingest, `Archive.save_article` one by one (crawler path) | **{build_info.get('save_article_rate', 0):,} "
-        "articles/s** | ≥ 2,000/s |",
+        f"| ingest, building the archive: bulk inserts through the index triggers | "
+        f"**{build_info['bulk_rate']:,}/s** wall{cpu(build_info, 'bulk_cpu_rate')} | ≥ 2,000/s |",
+        f"| ingest into the full archive: bulk inserts | **{build_info['append_bulk_rate']:,}/s** wall, "
+        f"**{build_info['append_bulk_cpu_rate']:,}/s** per CPU-second | ≥ 2,000/s |",
+        f"| ingest into the full archive: `Archive.save_article` one at a time (the crawler's path) | "
+        f"**{build_info['save_article_rate']:,}/s** wall, **{build_info['save_article_cpu_rate']:,}/s** "
+        "per CPU-second | |",
         "",
         "| query | rows matched (median) | `?_search=` JSON p50 / p95 | ranked canned query p50 / p95 | "
         "newest-first canned p50 / p95 | `instr()` scan p50 | scan ÷ `?_search=` p50 |",
@@ -318,9 +351,11 @@ def main() -> None:
     if args.rebuild or not args.db.exists() or not info_path.exists():
         print(f"building {args.n:,} articles into {args.db} …", file=sys.stderr)
         info = build(args.db, args.n)
-        info["save_article_rate"] = save_article_rate(args.db.with_name("save-article-rate.db"))
         info_path.write_text(json.dumps(info))
     info = json.loads(info_path.read_text())
+    if "append_bulk_rate" not in info:
+        info.update(append_rates(args.db))
+        info_path.write_text(json.dumps(info))
     with Archive(args.db) as archive:  # the index is in sync (or is repaired) before measuring
         assert search.index_in_sync(archive.db)
     size = sizes(args.db)

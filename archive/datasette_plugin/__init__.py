@@ -256,11 +256,16 @@ def render_cell(row, value, column, table, database, datasette):
     if column == "snippet":
         # Escape the archived text; then turn back only our own <mark> markers into tags.
         return Markup(_MARK.sub(r"<\1mark>", str(escape(value))))
-    if column == "url" and table != "articles" and value.startswith(("http://", "https://")):
-        # In query results, an article URL links to its archived copy, and to the original.
-        archived = datasette.urls.row(database, "articles", tilde_encode(value))
-        return Markup('<a href="{}">{}</a> <a href="{}" rel="noopener noreferrer nofollow" '
-                      'title="original page 原网页">↗</a>').format(archived, value, value)
+    if table is None and column in ("url", "title"):
+        # In query results the title leads to the archived copy; the URL to the original page.
+        url = row["url"] if "url" in row.keys() else None
+        if not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+            return None
+        if column == "title":
+            archived = datasette.urls.row(database, "articles", tilde_encode(url))
+            return Markup('<a href="{}">{}</a>').format(archived, value)
+        return Markup('<a href="{}" rel="noopener noreferrer nofollow" title="original page 原网页">{} ↗</a>').format(
+            url, url)
     return None
 
 
