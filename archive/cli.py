@@ -162,9 +162,42 @@ def warc_verify(paths: tuple[Path, ...], db: Path | None, warc_dir: Path | None)
     raise SystemExit(1 if bad else 0)
 
 
-@cli.group()
-def export() -> None:
-    """Export the archive in standard formats."""
+@cli.group(invoke_without_command=True)
+@click.option("--db", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The archive.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "xlsx"]), default="csv", show_default=True)
+@click.option("--site", help="Only this site (definition name).")
+@click.option("--section", help="Only articles listed in this section (its name, e.g. 常州新闻).")
+@click.option("--since", metavar="DATE", help="Published on or after DATE (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Published on or before DATE (YYYY-MM-DD, the whole day).")
+@click.option("--out", help="Output file; - writes csv/jsonl to standard output.")
+@click.pass_context
+def export(ctx: click.Context, db: Path | None, fmt: str, site: str | None, section: str | None, since: str | None,
+           until: str | None, out: str | None) -> None:
+    """Export articles to CSV (UTF-8 with BOM, opens in Excel), JSON Lines or XLSX; or (subcommand) the
+    raw captures as WACZ.
+
+    \b
+    govnews export --db archive.db --format xlsx --section 常州新闻 --since 2024-01-01 --out 2024.xlsx
+    govnews export wacz --db archive.db -o archive.wacz
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if db is None or out is None:
+        raise click.UsageError("export needs --db and --out (or a subcommand: wacz)")
+    from archive.export import count_articles, export_articles
+
+    if out == "-" and fmt == "xlsx":
+        raise click.UsageError("xlsx needs a file: --out FILE.xlsx")
+    target = sys.stdout.buffer if out == "-" else out
+    filters = {"site": site, "section": section, "since": since, "until": until}
+    if out != "-" and sys.stderr.isatty():
+        total = count_articles(db, **filters)
+        with click.progressbar(length=total, label=f"{total} articles", file=sys.stderr) as bar:
+            stats = export_articles(db, target, fmt, progress=bar.update, **filters)
+    else:
+        stats = export_articles(db, target, fmt, **filters)
+    note = f" ({stats['truncated_cells']} cells cut to Excel's 32,767 characters)" if stats["truncated_cells"] else ""
+    click.echo(f"{out}: {stats['rows']} articles{note}", err=True)
 
 
 @export.command("wacz")
@@ -284,33 +317,6 @@ def demo(db: Path, port: int, no_serve: bool) -> None:
             subprocess.run(datasette_argv(db, "127.0.0.1", port))
         except KeyboardInterrupt:
             pass
-
-
-@cli.command()
-@click.option("--db", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "xlsx"]), default="csv", show_default=True)
-@click.option("--site", help="Only this site (definition name).")
-@click.option("--section", help="Only articles listed in this section (its name, e.g. 常州新闻).")
-@click.option("--since", metavar="DATE", help="Published on or after DATE (YYYY-MM-DD).")
-@click.option("--until", metavar="DATE", help="Published on or before DATE (YYYY-MM-DD, the whole day).")
-@click.option("--out", required=True, help="Output file; - writes csv/jsonl to standard output.")
-def export(db: Path, fmt: str, site: str | None, section: str | None, since: str | None, until: str | None,
-           out: str) -> None:
-    """Export articles to CSV (UTF-8 with BOM, opens in Excel), JSON Lines or XLSX."""
-    from archive.export import count_articles, export_articles
-
-    if out == "-" and fmt == "xlsx":
-        raise click.UsageError("xlsx needs a file: --out FILE.xlsx")
-    target = sys.stdout.buffer if out == "-" else out
-    filters = {"site": site, "section": section, "since": since, "until": until}
-    if out != "-" and sys.stderr.isatty():
-        total = count_articles(db, **filters)
-        with click.progressbar(length=total, label=f"{total} articles", file=sys.stderr) as bar:
-            stats = export_articles(db, target, fmt, progress=bar.update, **filters)
-    else:
-        stats = export_articles(db, target, fmt, **filters)
-    note = f" ({stats['truncated_cells']} cells cut to Excel's 32,767 characters)" if stats["truncated_cells"] else ""
-    click.echo(f"{out}: {stats['rows']} articles{note}", err=True)
 
 
 @cli.command("search")

@@ -316,6 +316,7 @@ def add_versions_and_gone(db: Path) -> tuple[str, str]:
     changed, gone = [u for (u,) in conn.execute("SELECT url FROM articles ORDER BY url LIMIT 2")]
     conn.execute("UPDATE articles SET version = 1")
     conn.execute("UPDATE articles SET version = 2 WHERE url = ?", [changed])
+    conn.execute("DELETE FROM article_versions WHERE article_url = ?", [changed])
     for v, when, title in ((1, "2025-01-01T00:00:00+00:00", "旧标题<script>x</script>"),
                            (2, "2025-02-01T00:00:00+00:00", "新标题")):
         conn.execute("INSERT INTO article_versions (article_url, version, fetched_at, title, body) "
