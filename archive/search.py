@@ -276,7 +276,7 @@ def search(db: sqlite_utils.Database | sqlite3.Connection, query: str, order: st
 GENERATED = {
     "year": ("TEXT", "substr(published, 1, 4)", "published"),
     "month": ("TEXT", "substr(published, 1, 7)", "published"),
-    "section": ("TEXT", "json_extract(sections, '$[0]')", "published"),
+    "section": ("TEXT", "json_extract(sections, '$[0]')", "sections"),
     "gone": ("INTEGER", "gone_at IS NOT NULL", "gone_at"),
 }
 FACET_INDEXES = (["site", "published"], ["issuer", "published"], ["year", "published"],
