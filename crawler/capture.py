@@ -80,8 +80,11 @@ class WarcCaptureMiddleware:
             reason = ""
         headers = header_pairs(request.headers)
         host = urlsplit(request.url).netloc
+        # Headers the HTTP client adds on the wire, so the request record reads as what was sent.
         if not any(k.lower() == b"host" for k, _ in headers):
             headers.insert(0, (b"Host", host.encode("latin-1")))
+        if request.body and not any(k.lower() == b"content-length" for k, _ in headers):
+            headers.append((b"Content-Length", str(len(request.body)).encode()))
         ex = Exchange(url=request.url, method=request.method, target=request_target(request.url),
                       request_headers=headers, request_body=request.body or b"", status=status, reason=reason,
                       protocol=response.protocol or "HTTP/1.1", response_headers=header_pairs(response.headers),

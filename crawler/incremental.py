@@ -79,7 +79,8 @@ class IncrementalMiddleware:
     def _load(self) -> dict:
         if self.state is None:
             self.archive = Archive(self.db)
-            self.state = self.archive.incremental_state(self.site.name, self.max_attempts)
+            # --refresh also tries again the listed pages that were given up on after max_attempts runs.
+            self.state = self.archive.incremental_state(self.site.name, 1 << 30 if self.refresh else self.max_attempts)
             ids = [v["id"] for v in self.state["sections"].values()]
             self.archive.begin_walks(ids, self.run_id)
             base = urlsplit(self.site.base_url)
@@ -142,12 +143,14 @@ class IncrementalMiddleware:
         if conditional and info.get("last_modified"):
             headers["If-Modified-Since"] = info["last_modified"]
         sec = self._section(section)
+        meta = {"govnews_kind": "article", "section": sec.name, "govnews_check": check,
+                "govnews_url": url}  # stored under the URL the archive knows it by, wherever a redirect ends
+        if url in self._load()["archived"]:
+            # 304 and gone answers reach parse_known; for a page never archived a 404 stays an error.
+            meta["handle_httpstatus_list"] = [304, *GONE_STATUSES]
         # dont_filter: several gone articles may redirect to the same home page; each must be seen.
         return Request(url, callback=self.parse_known, errback=self.spider.on_error, headers=headers or None,
-                       dont_filter=True, cb_kwargs={"section": sec, "list_item": {"url": url}},
-                       meta={"govnews_kind": "article", "section": sec.name, "govnews_check": check,
-                             # stored under the URL the archive knows it by, wherever a redirect ends
-                             "govnews_url": url, "handle_httpstatus_list": [304, *GONE_STATUSES]})
+                       dont_filter=True, cb_kwargs={"section": sec, "list_item": {"url": url}}, meta=meta)
 
     # -- what the spider yields ------------------------------------------------------------------------
     def process_spider_output(self, response: Response, result: Iterable, spider=None) -> Iterator:
@@ -285,7 +288,8 @@ class IncrementalMiddleware:
         if response.status == 304:
             yield {"kind": "not_modified", "url": asked, "section": section.name}
             return
-        if response.status in GONE_STATUSES or self._redirected_to_index(response):
+        archived = asked in self._load()["archived"]
+        if archived and (response.status in GONE_STATUSES or self._redirected_to_index(response)):
             status = response.status if response.status in GONE_STATUSES else \
                 (response.meta.get("redirect_reasons") or [302])[0]
             yield {"kind": "missing", "url": asked, "status": status, "final_url": response.url,

@@ -225,3 +225,19 @@ def test_kill_9_in_the_middle_of_a_warc_write(fixture_server, tmp_path):
     name = big_path.rsplit("/", 1)[1]
     assert q(db, "SELECT status, size FROM attachments WHERE url LIKE ?", [f"%/{name}"]) == [("ok", 20 << 20)]
     assert q(db, "SELECT count(*) FROM articles")[0][0] == len(site.articles)
+
+
+def test_sigterm_finishes_gracefully_as_interrupted(fixture_server, tmp_path):
+    site = fixture_server.sites[CZ]
+    slow_down(site, 0.05)
+    db = tmp_path / "a.db"
+    proc = start_crawl(fixture_server, CZ, db)
+    wait_for(lambda: article_requests(site) >= 20, what="the crawl to be under way")
+    proc.send_signal(signal.SIGTERM)  # what systemd sends on stop
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and ": interrupted run=1 " in out, out
+    assert q(db, "SELECT status, finished IS NOT NULL FROM crawl_runs") == [("interrupted", 1)]
+    assert q(db, "SELECT count(*) FROM articles")[0][0] < len(site.articles)
+    site.handlers.clear()
+    crawl(fixture_server, CZ, db)
+    assert q(db, "SELECT count(*) FROM articles")[0][0] == len(site.articles)

@@ -218,3 +218,25 @@ def test_unlisted_but_resolving_is_not_gone(fixture_server, tmp_path):
     site.render()
     crawl(fixture_server, CZ, db, "--full")
     assert q(db, "SELECT unlisted_at FROM articles WHERE url = ?", [url]) == [(None,)]
+
+
+def test_a_listed_page_that_never_works_is_retried_three_runs_then_left(fixture_server, tmp_path):
+    db = tmp_path / "a.db"
+    site = fixture_server.sites[CZ]
+    broken = site.sections["zxzx"][0]
+    del site.pages[f"/ns_news/{broken.id}"]  # listed, but 404 from the start
+    asked = []
+    for _ in range(4):
+        site.requests.clear()
+        crawl(fixture_server, CZ, db, check=False)
+        asked.append(sum(r.path == f"/ns_news/{broken.id}" for r in site.requests))
+    assert asked == [1, 1, 1, 0]
+    url = changzhou_url(site, broken.id)
+    assert q(db, "SELECT kind, attempts FROM fetch_failures WHERE url = ?", [url]) == [("http_404", 3)]
+    # Runs 2-4 cost a listing page per section, the retries, and robots.txt; the last one nothing else.
+    assert request_counts(site) == {"listing": 3, "robots": 1}
+    # Given up on, but --refresh tries every page the archive knows again: now it works.
+    site.render()
+    crawl(fixture_server, CZ, db, "--refresh")
+    assert q(db, "SELECT resolved_run IS NOT NULL FROM fetch_failures WHERE url = ?", [url]) == [(1,)]
+    assert q(db, "SELECT count(*) FROM articles WHERE url = ?", [url]) == [(1,)]
