@@ -34,7 +34,9 @@ SWITCHED_FAILING = {"empty": F.empty, "binary": F.binary, "truncated_gzip": F.tr
                     "reset": F.reset_mid_body, "reset_close": lambda: F.reset_mid_body(0.5, content_length=False),
                     "http_500": lambda: F.status(500), "hang": lambda: F.hang(8), "gzip_bomb": F.gzip_bomb}
 SWITCHED_PARSING = {"malformed": F.malformed, "gbk_as_utf8": lambda: F.recode("gbk", "utf-8"),
-                    "utf8_as_gbk": lambda: F.recode("utf-8", "gbk")}
+                    "utf8_as_gbk": lambda: F.recode("utf-8", "gbk"), "gbk_unlabelled": lambda: F.recode("gbk", None),
+                    "retry_after": lambda: F.status(503, retry_after=1, times=1),
+                    "trickle_ok": lambda: F.trickle(0.6, chunks=6)}
 
 
 def _snapshot(db) -> SimpleNamespace:
