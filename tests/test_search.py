@@ -191,3 +191,46 @@ def test_snippet_marks_hits():
     assert s.startswith("…") and s.endswith("…")
     assert s.count("<mark>政协</mark>") == 2
     assert search.snippet("GDP增长", "gdp") == "<mark>GDP</mark>增长"
+
+
+def test_facet_columns_follow_every_write_and_facets_use_covering_indexes(tmp_path):
+    archive = Archive(tmp_path / "a.db")
+    db = archive.db
+    db["articles"].insert(record("u1", "标题", "正文", published="2024-03-05T10:00:00+08:00",
+                                 sections='["常州新闻", "部门动态"]'), pk="url")
+    db["articles"].insert(record("u2", "标题", "正文", published="2023-12-31", sections="not json"), pk="url")
+
+    def facets(url):
+        return tuple(db.execute("SELECT year, month, section, gone FROM articles WHERE url = ?", [url]).fetchone())
+
+    assert facets("u1") == ("2024", "2024-03", "常州新闻", 0)
+    assert facets("u2") == ("2023", "2023-12", None, 0)
+    db.execute("UPDATE articles SET published = '2025-01-02', sections = '[\"领导活动\"]', "
+               "gone_at = '2025-02-01T00:00:00+00:00' WHERE url = 'u2'")
+    assert facets("u2") == ("2025", "2025-01", "领导活动", 1)
+    db.execute("UPDATE articles SET gone_at = NULL WHERE url = 'u2'")
+    assert facets("u2")[3] == 0
+    for col in ("site", "section", "year", "month", "issuer", "gone"):
+        plan = " ".join(r[3] for r in db.execute(
+            f"EXPLAIN QUERY PLAN SELECT {col}, count(*) FROM articles WHERE {col} IS NOT NULL GROUP BY {col}"))
+        assert "COVERING INDEX" in plan, (col, plan)
+    archive.close()
+
+
+def test_facet_columns_replace_generated_ones_from_before(tmp_path):
+    path = tmp_path / "a.db"
+    with Archive(path) as archive:
+        archive.save_article(record("u1", "标题", "正文", published="2024-03-05"))
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER articles_facets_ai")
+    conn.execute("DROP TRIGGER articles_facets_au")
+    conn.execute("DROP INDEX idx_articles_year_published")
+    conn.execute("ALTER TABLE articles DROP COLUMN year")
+    conn.execute("ALTER TABLE articles ADD COLUMN year TEXT GENERATED ALWAYS AS (substr(published, 1, 4)) VIRTUAL")
+    conn.execute("CREATE INDEX idx_articles_year_published ON articles(year, published)")
+    conn.commit()
+    conn.close()
+    with Archive(path) as archive:
+        hidden = {r[1]: r[6] for r in archive.db.execute("PRAGMA table_xinfo(articles)")}
+        assert hidden["year"] == 0
+        assert archive.db.execute("SELECT year FROM articles").fetchone()[0] == "2024"
