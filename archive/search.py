@@ -286,14 +286,30 @@ FACET_INDEXES = (["site", "published"], ["issuer", "published"], ["year", "publi
 SORT_INDEXES = (["published"], ["fetched_at"], ["gone_at"], ["version"])
 
 
+# The facet values again, in a narrow table keyed by the articles rowid: counting the facets of ~10,000
+# search hits reads 10,000 rows; here they are 30 bytes each, not the 1.5 KB of an article row. The
+# Datasette plugin points the facet and count queries of a search at it.
+FACET_TABLE = "article_facets"
+NARROW_SOURCES = ("site", "issuer")
+
+
+def _narrow_columns(facets: dict[str, tuple]) -> list[str]:
+    return [*NARROW_SOURCES, *facets]
+
+
 def _facet_triggers(facets: dict[str, tuple]) -> dict[str, str]:
     sets = ", ".join(f"{name} = {expr.format(r='new')}" for name, (_, expr, _) in facets.items())
-    sources = ", ".join(sorted({src for _, _, src in facets.values()}))
+    sources = ", ".join(sorted({src for _, _, src in facets.values()} | set(NARROW_SOURCES)))
+    cols = ", ".join(_narrow_columns(facets))
+    copy = (f"  INSERT OR REPLACE INTO {FACET_TABLE}(id, {cols}) SELECT rowid, {cols} FROM articles "
+            "WHERE rowid = new.rowid;\n")
     return {
         "articles_facets_ai": f"CREATE TRIGGER articles_facets_ai AFTER INSERT ON articles BEGIN\n"
-                              f"  UPDATE articles SET {sets} WHERE rowid = new.rowid;\nEND",
+                              f"  UPDATE articles SET {sets} WHERE rowid = new.rowid;\n{copy}END",
         "articles_facets_au": f"CREATE TRIGGER articles_facets_au AFTER UPDATE OF {sources} ON articles BEGIN\n"
-                              f"  UPDATE articles SET {sets} WHERE rowid = new.rowid;\nEND",
+                              f"  UPDATE articles SET {sets} WHERE rowid = new.rowid;\n{copy}END",
+        "articles_facets_ad": f"CREATE TRIGGER articles_facets_ad AFTER DELETE ON articles BEGIN\n"
+                              f"  DELETE FROM {FACET_TABLE} WHERE id = old.rowid;\nEND",
     }
 
 
@@ -318,15 +334,27 @@ def ensure_browse_schema(db: sqlite_utils.Database) -> None:
                 db.execute(f"ALTER TABLE articles ADD COLUMN {name} {typ}")
                 info[name] = 0
                 backfill = True
+        cols = _narrow_columns(facets)
+        narrow = {r[1] for r in db.execute("SELECT * FROM pragma_table_info(?)", [FACET_TABLE])}
+        if narrow != {"id", *cols}:
+            db.execute(f"DROP TABLE IF EXISTS {FACET_TABLE}")
+            db.execute(f"CREATE TABLE {FACET_TABLE} (id INTEGER PRIMARY KEY, {', '.join(cols)})")
+            backfill = True
+        elif not backfill and db.execute(f"SELECT count(*), max(id) FROM {FACET_TABLE}").fetchone() != \
+                db.execute("SELECT count(*), max(rowid) FROM articles").fetchone():
+            backfill = True
         have = {r[0]: r[1] for r in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
         for name, sql in _facet_triggers(facets).items():
             if have.get(name) != sql:
                 db.execute(f"DROP TRIGGER IF EXISTS {name}")
                 db.execute(sql)
                 backfill = True
-        if backfill and facets:
-            sets = ", ".join(f"{n} = {expr.format(r='articles')}" for n, (_, expr, _) in facets.items())
-            db.execute(f"UPDATE articles SET {sets}")
+        if backfill:
+            if facets:
+                sets = ", ".join(f"{n} = {expr.format(r='articles')}" for n, (_, expr, _) in facets.items())
+                db.execute(f"UPDATE articles SET {sets}")
+            db.execute(f"DELETE FROM {FACET_TABLE}")
+            db.execute(f"INSERT INTO {FACET_TABLE}(id, {', '.join(cols)}) SELECT rowid, {', '.join(cols)} FROM articles")
         have = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         for idx in FACET_INDEXES + SORT_INDEXES:
             name = "idx_articles_" + "_".join(idx)

@@ -199,6 +199,16 @@ def test_facets_on_site_section_year_month_issuer(served):
     assert {r["value"]: r["count"] for r in facets["site"]["results"]} == by_site
     by_year = dict(conn.execute("SELECT substr(published, 1, 4), count(*) FROM articles GROUP BY 1"))
     assert {r["value"]: r["count"] for r in facets["year"]["results"]} == by_year
+    # Facets of a search (counted from the narrow facet table) agree with the articles themselves.
+    data = get_json(f"{dbase}/articles.json?_size=0&" + urllib.parse.urlencode({"_search": "政协"}))
+    hits = reference_urls(db, "政协")
+    assert data["filtered_table_rows_count"] == len(hits)
+    for col in ("site", "section", "year", "month"):
+        want = {}
+        for (v,) in conn.execute(f"SELECT {col} FROM articles WHERE url IN ({','.join('?' * len(hits))})", list(hits)):
+            if v is not None:
+                want[v] = want.get(v, 0) + 1
+        assert {r["value"]: r["count"] for r in data["facet_results"][col]["results"]} == want, col
     # Each facet column has an index (so facets stay fast on a big archive).
     indexed = {r[0] for r in conn.execute("SELECT il.name FROM pragma_index_list('articles') l, "
                                           "pragma_index_info(l.name) il WHERE il.seqno = 0")}

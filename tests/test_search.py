@@ -234,3 +234,18 @@ def test_facet_columns_replace_generated_ones_from_before(tmp_path):
         hidden = {r[1]: r[6] for r in archive.db.execute("PRAGMA table_xinfo(articles)")}
         assert hidden["year"] == 0
         assert archive.db.execute("SELECT year FROM articles").fetchone()[0] == "2024"
+
+
+def test_narrow_facet_table_follows_the_articles(random_archive):
+    db = random_archive.db
+    cols = "site, issuer, year, month, section, gone"
+
+    def same() -> bool:
+        return (list(db.execute(f"SELECT rowid, {cols} FROM articles ORDER BY rowid"))
+                == list(db.execute(f"SELECT id, {cols} FROM {search.FACET_TABLE} ORDER BY id")))
+
+    assert same()
+    db.execute("UPDATE articles SET published = '2020-01-01', issuer = '市政府' WHERE rowid % 3 = 0")
+    db.execute("UPDATE articles SET gone_at = '2025-01-01' WHERE rowid % 5 = 0")
+    db.execute("DELETE FROM articles WHERE rowid % 7 = 0")
+    assert same()
