@@ -293,21 +293,22 @@ FACET_TABLE = "article_facets"
 NARROW_SOURCES = ("site", "issuer")
 
 
-def _narrow_columns(facets: dict[str, tuple]) -> list[str]:
-    return [*NARROW_SOURCES, *facets]
+def _narrow_columns(facets: dict[str, tuple], have: dict) -> list[str]:
+    return [*(c for c in NARROW_SOURCES if c in have), *facets]
 
 
-def _facet_triggers(facets: dict[str, tuple]) -> dict[str, str]:
+def _facet_triggers(facets: dict[str, tuple], have: dict) -> dict[str, str]:
     sets = ", ".join(f"{name} = {expr.format(r='new')}" for name, (_, expr, _) in facets.items())
-    sources = ", ".join(sorted({src for _, _, src in facets.values()} | set(NARROW_SOURCES)))
-    cols = ", ".join(_narrow_columns(facets))
+    narrow = _narrow_columns(facets, have)
+    sources = ", ".join(sorted({src for _, _, src in facets.values()} | {c for c in NARROW_SOURCES if c in have}))
+    cols = ", ".join(narrow)
+    update = f"  UPDATE articles SET {sets} WHERE rowid = new.rowid;\n" if sets else ""
     copy = (f"  INSERT OR REPLACE INTO {FACET_TABLE}(id, {cols}) SELECT rowid, {cols} FROM articles "
             "WHERE rowid = new.rowid;\n")
     return {
-        "articles_facets_ai": f"CREATE TRIGGER articles_facets_ai AFTER INSERT ON articles BEGIN\n"
-                              f"  UPDATE articles SET {sets} WHERE rowid = new.rowid;\n{copy}END",
+        "articles_facets_ai": f"CREATE TRIGGER articles_facets_ai AFTER INSERT ON articles BEGIN\n{update}{copy}END",
         "articles_facets_au": f"CREATE TRIGGER articles_facets_au AFTER UPDATE OF {sources} ON articles BEGIN\n"
-                              f"  UPDATE articles SET {sets} WHERE rowid = new.rowid;\n{copy}END",
+                              f"{update}{copy}END",
         "articles_facets_ad": f"CREATE TRIGGER articles_facets_ad AFTER DELETE ON articles BEGIN\n"
                               f"  DELETE FROM {FACET_TABLE} WHERE id = old.rowid;\nEND",
     }
@@ -334,7 +335,7 @@ def ensure_browse_schema(db: sqlite_utils.Database) -> None:
                 db.execute(f"ALTER TABLE articles ADD COLUMN {name} {typ}")
                 info[name] = 0
                 backfill = True
-        cols = _narrow_columns(facets)
+        cols = _narrow_columns(facets, info)
         narrow = {r[1] for r in db.execute("SELECT * FROM pragma_table_info(?)", [FACET_TABLE])}
         if narrow != {"id", *cols}:
             db.execute(f"DROP TABLE IF EXISTS {FACET_TABLE}")
@@ -344,7 +345,7 @@ def ensure_browse_schema(db: sqlite_utils.Database) -> None:
                 db.execute("SELECT count(*), max(rowid) FROM articles").fetchone():
             backfill = True
         have = {r[0]: r[1] for r in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
-        for name, sql in _facet_triggers(facets).items():
+        for name, sql in _facet_triggers(facets, info).items():
             if have.get(name) != sql:
                 db.execute(f"DROP TRIGGER IF EXISTS {name}")
                 db.execute(sql)
