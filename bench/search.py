@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -242,9 +243,13 @@ def pct(values: list[float], p: float) -> float:
 
 
 def timed_get(url: str) -> float:
+    """Milliseconds to a full answer; a refused one (Datasette's time limit answers 400) counts as its time."""
     t0 = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=120) as r:
-        r.read()
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r:
+            r.read()
+    except urllib.error.HTTPError as e:
+        print(f"  {e.code} after {(time.perf_counter() - t0) * 1000:,.0f} ms: {url}", file=sys.stderr)
     return (time.perf_counter() - t0) * 1000
 
 
