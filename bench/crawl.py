@@ -1,11 +1,14 @@
-"""Crawl benchmark: our full crawl vs a bare Scrapy spider, on one generated site, in one run.
+"""Crawl benchmark: our full crawl vs a bare Scrapy spider, a raw fetch and a peer pipeline, in one run.
 
     .venv/bin/python bench/crawl.py [--articles 100000] [--sections 20] [--small 10000]
                                     [--concurrency 16] [--server-procs 2] [--repeat 1] [--markdown]
 
 For each size (--small, then --articles) it serves a generated news centre (fixtures.sites.generated:
 20-row listing pages, ~30 KB article pages rendered on request) from a separate pre-forked server
-(fixtures.fastserver), then runs, one after another against that same server:
+(fixtures.fastserver, one write per response), then runs, one after another against that same server:
+  (r) a raw asyncio HTTP/1.1 keep-alive fetch of the same URLs (the physical limit of this machine);
+  (p) the peer a user would otherwise write: Scrapy + trafilatura extraction + a sqlite-utils insert per
+      article (no WARC, no search index; needs the `bench` extras, skipped without them);
   (b) a bare Scrapy spider that requests exactly the URLs our crawl requests (robots.txt, every
       listing page, every article) and does nothing with the responses;
   (a) `govnews crawl` into a fresh archive: fetch, listing walk, extraction, SQLite (and WARC when
@@ -13,7 +16,8 @@ For each size (--small, then --articles) it serves a generated news centre (fixt
   (c) `govnews crawl` again over the unchanged site (the no-op re-crawl).
 Same Scrapy settings for both (CONCURRENT_REQUESTS and _PER_DOMAIN = --concurrency, no delay,
 robots.txt obeyed, asyncio reactor). It prints pages/s of each (responses / Scrapy's own
-elapsed_time_seconds), the ratio a/b, peak RSS of each process (wait4 ru_maxrss), archive bytes
+elapsed_time_seconds), the ratio a/b, CPU ms per page over the whole process tree (user + system from
+wait4, extraction workers included), peak RSS of each process (wait4 ru_maxrss), archive bytes
 per article (SQLite file + WAL + WARC files) and the re-crawl's wall time against the full crawl's.
 """
 
@@ -38,6 +42,17 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 PY = sys.executable
+# the govnews command's module (it moved from archive.cli to crawler.cli)
+CLI = "crawler.cli" if (REPO / "crawler" / "cli.py").exists() else "archive.cli"
+
+
+def peer_available() -> bool:
+    try:
+        import sqlite_utils  # noqa: F401
+        import trafilatura  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 @dataclass
@@ -48,10 +63,16 @@ class Run:
     wall: float  # process wall time, start-up included
     rss_mb: float  # peak resident set size: the crawling process (wait4), or its whole tree if larger
     exit: int
+    cpu: float = 0.0  # user + system seconds of the whole process tree (wait4 includes reaped children)
 
     @property
     def rate(self) -> float:
         return self.responses / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """CPU milliseconds per response, start-up included (all processes of the run)."""
+        return 1000 * self.cpu / self.responses if self.responses else 0.0
 
 
 def _stat(stderr: str, key: str) -> float:
@@ -98,7 +119,8 @@ def _run(name: str, argv: list[str], env: dict | None = None, log: Path | None =
     if log:
         log.write_text(stderr)
     return Run(name, int(_stat(stderr, "downloader/response_count")), _stat(stderr, "elapsed_time_seconds"),
-               wall, max(usage.ru_maxrss * 1024, peak[0]) / 2**20, proc.returncode)
+               wall, max(usage.ru_maxrss * 1024, peak[0]) / 2**20, proc.returncode,
+               usage.ru_utime + usage.ru_stime)
 
 
 def scrapy_settings(concurrency: int) -> dict:
@@ -140,6 +162,81 @@ def bare_main(base: str, articles: int, sections: int, concurrency: int) -> None
     process.start()
 
 
+# -- the physical limit (`--raw BASE ARTICLES SECTIONS C`): keep-alive HTTP/1.1 on asyncio, nothing else --
+def raw_main(base: str, articles: int, sections: int, concurrency: int) -> None:
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from fixtures.sites.generated import Generated
+
+    gen = Generated(articles, sections)
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    paths = ["/robots.txt", *gen.listing_paths(), *gen.article_paths()]
+    done = [0]
+
+    async def worker(todo: list[str]) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        while todo:
+            path = todo.pop()
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length"))
+            await reader.readexactly(length)
+            done[0] += 1
+        writer.close()
+
+    async def main() -> float:
+        todo = list(reversed(paths))
+        start = time.monotonic()
+        await asyncio.gather(*(worker(todo) for _ in range(concurrency)))
+        return time.monotonic() - start
+
+    elapsed = asyncio.run(main())
+    # the two stats lines _run() reads, in Scrapy's own format
+    print(f"'downloader/response_count': {done[0]},\n'elapsed_time_seconds': {elapsed},", file=sys.stderr)
+
+
+# -- the peer a user would write (`--peer BASE ARTICLES SECTIONS C DB`): Scrapy + trafilatura + sqlite-utils --
+def peer_main(base: str, articles: int, sections: int, concurrency: int, db_path: str) -> None:
+    import scrapy
+    import sqlite_utils
+    import trafilatura
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.settings import USER_AGENT
+    from fixtures.sites.generated import Generated
+
+    gen = Generated(articles, sections)
+    root = base.rstrip("/")
+    db = sqlite_utils.Database(db_path)
+
+    class Peer(scrapy.Spider):
+        name = "peer"
+
+        async def start(self):
+            for path in gen.listing_paths():
+                yield scrapy.Request(root + path, callback=self.parse_listing)
+            for path in gen.article_paths():
+                yield scrapy.Request(root + path, callback=self.parse_article)
+
+        def parse_listing(self, response):
+            return None  # the same URLs as ours are requested up front, as for the bare spider
+
+        def parse_article(self, response):
+            doc = trafilatura.bare_extraction(response.text, url=response.url, with_metadata=True)
+            doc = doc.as_dict() if hasattr(doc, "as_dict") else (doc or {})
+            db["articles"].insert({"url": response.url, "title": doc.get("title"), "date": doc.get("date"),
+                                   "body": doc.get("text")}, pk="url", replace=True, alter=True)
+
+    process = CrawlerProcess({
+        **scrapy_settings(concurrency), "ROBOTSTXT_OBEY": True, "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False, "USER_AGENT": USER_AGENT,
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    })
+    process.crawl(Peer)
+    process.start()
+
+
 # -- one size -------------------------------------------------------------------------------------
 def start_server(articles: int, sections: int, procs: int) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([PY, "-m", "fixtures.fastserver", "--articles", str(articles), "--sections",
@@ -171,11 +268,19 @@ def measure(articles: int, sections: int, concurrency: int, server_procs: int, w
     expected = 1 + len(gen.listing_paths()) + articles  # robots.txt, listing pages, articles
     server, base = start_server(articles, sections, server_procs)
     bare: list[Run] = []
+    raw: list[Run] = []
+    peer: list[Run] = []
     ours: list[dict] = [{"full": [], "noop": [], "archived": [], "after": [], "per_article": []} for _ in variants]
     try:
         for r in range(repeat):
-            bare.append(_run("bare", [PY, str(Path(__file__).resolve()), "--bare", base, str(articles),
-                                      str(sections), str(concurrency)], log=workdir / f"bare-{articles}-{r}.log"))
+            me, shape = str(Path(__file__).resolve()), [base, str(articles), str(sections), str(concurrency)]
+            raw.append(_run("raw", [PY, me, "--raw", *shape], log=workdir / f"raw-{articles}-{r}.log"))
+            bare.append(_run("bare", [PY, me, "--bare", *shape], log=workdir / f"bare-{articles}-{r}.log"))
+            if peer_available():
+                peer_db = workdir / f"peer-{articles}-{r}.db"
+                peer_db.unlink(missing_ok=True)
+                peer.append(_run("peer", [PY, me, "--peer", *shape, str(peer_db)], log=workdir / f"peer-{articles}-{r}.log"))
+                peer_db.unlink(missing_ok=True)
             for v, (settings, acc) in enumerate(zip(variants, ours, strict=True)):
                 sets = [x for k, val in {**scrapy_settings(concurrency), **settings}.items()
                         for x in ("-s", f"{k}={val}")]
@@ -183,7 +288,7 @@ def measure(articles: int, sections: int, concurrency: int, server_procs: int, w
                 if db.parent.exists():
                     shutil.rmtree(db.parent)
                 db.parent.mkdir(parents=True)
-                crawl = [PY, "-m", "archive.cli", "crawl", "--site", str(site_toml), "--base-url", base,
+                crawl = [PY, "-m", CLI, "crawl", "--site", str(site_toml), "--base-url", base,
                          "--db", str(db), "--log-level", "INFO", *sets]  # stats are read from stderr
                 acc["full"].append(_run("ours", crawl, log=workdir / f"ours-{articles}-{v}-{r}.log"))
                 with sqlite3.connect(db) as conn:
@@ -204,18 +309,27 @@ def measure(articles: int, sections: int, concurrency: int, server_procs: int, w
 
     out = {"articles": articles, "sections": sections, "concurrency": concurrency, "server_procs": server_procs,
            "expected_requests": expected, "repeat": repeat,
-           "bare": {"rate": med(bare, "rate"), "rss_mb": med(bare, "rss_mb"), "responses": [x.responses for x in bare]},
-           "ours": [], "runs": [asdict(x) | {"rate": x.rate} for x in bare]}
+           "bare": {"rate": med(bare, "rate"), "rss_mb": med(bare, "rss_mb"), "cpu_ms": med(bare, "cpu_ms"),
+                    "responses": [x.responses for x in bare]},
+           "raw": {"rate": med(raw, "rate"), "rss_mb": med(raw, "rss_mb"), "cpu_ms": med(raw, "cpu_ms"),
+                   "responses": [x.responses for x in raw]},
+           "peer": {"rate": med(peer, "rate"), "rss_mb": med(peer, "rss_mb"), "cpu_ms": med(peer, "cpu_ms"),
+                    "responses": [x.responses for x in peer]} if peer else None,
+           "ours": [], "runs": [asdict(x) | {"rate": x.rate, "cpu_ms": x.cpu_ms} for x in raw + bare + peer]}
     for settings, acc in zip(variants, ours, strict=True):
         o = {"settings": settings, "rate": med(acc["full"], "rate"), "rss_mb": med(acc["full"], "rss_mb"),
+             "cpu_ms": med(acc["full"], "cpu_ms"),
              "responses": [x.responses for x in acc["full"]], "archived": acc["archived"],
              "archived_after_noop": acc["after"], "wall": med(acc["full"], "wall"),
              "noop_wall": med(acc["noop"], "wall"), "noop_responses": [x.responses for x in acc["noop"]],
              "bytes_per_article": statistics.median(acc["per_article"])}
         o["ratio"] = o["rate"] / out["bare"]["rate"] if out["bare"]["rate"] else 0.0
+        o["cpu_ratio"] = o["cpu_ms"] / out["bare"]["cpu_ms"] if out["bare"]["cpu_ms"] else 0.0
+        o["vs_peer"] = o["rate"] / out["peer"]["rate"] if out["peer"] and out["peer"]["rate"] else 0.0
         o["noop_fraction"] = o["noop_wall"] / o["wall"] if o["wall"] else 0.0
         out["ours"].append(o)
-        out["runs"] += [asdict(x) | {"rate": x.rate, "settings": settings} for x in acc["full"] + acc["noop"]]
+        out["runs"] += [asdict(x) | {"rate": x.rate, "cpu_ms": x.cpu_ms, "settings": settings}
+                        for x in acc["full"] + acc["noop"]]
     return out
 
 
@@ -223,18 +337,31 @@ def _label(settings: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in settings.items()) or "defaults"
 
 
+def _row(r: dict, name: str, m: dict, extra: str = "– | –") -> str:
+    bare = r["bare"]
+    rel = m["rate"] / bare["rate"] if bare["rate"] else 0.0
+    cpu = m["cpu_ms"] / bare["cpu_ms"] if bare["cpu_ms"] else 0.0
+    return (f"| {r['articles']:,} | {name} | {m['rate']:.0f} | {rel:.2f} | {m['cpu_ms']:.2f} | {cpu:.1f}× | "
+            f"{m['rss_mb']:.0f} MB | {extra} |\n")
+
+
 def table(results: list[dict]) -> str:
-    head = ("| articles | our crawl | bare Scrapy pages/s | our pages/s | ratio a/b (≥0.6) | bare peak RSS | "
-            "our peak RSS (≤400 MB) | archive bytes/article | no-op re-crawl (<1% of full) |\n"
+    """One row per crawler and size, side by side: pages/s, CPU ms per page (whole process tree), RSS."""
+    head = ("| articles | crawler | pages/s | vs bare Scrapy (ours ≥ 0.4) | CPU ms/page, all processes | "
+            "CPU vs bare (ours ≤ 2.5×) | peak RSS (ours ≤ 400 MB) | archive bytes/article | no-op re-crawl (< 1%) |\n"
             "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
     rows = []
     for r in results:
+        rows.append(_row(r, "raw asyncio fetch (physical limit)", r["raw"]))
+        rows.append(_row(r, "bare Scrapy", r["bare"]))
+        if r.get("peer"):
+            rows.append(_row(r, "peer: Scrapy + trafilatura + sqlite-utils insert", r["peer"]))
         for o in r["ours"]:
             noop = (f"{o['noop_wall']:.1f} s of {o['wall']:.0f} s ({100 * o['noop_fraction']:.1f}%)"
                     if o["noop_responses"] else "not run")
-            rows.append(f"| {r['articles']:,} | {_label(o['settings'])} | {r['bare']['rate']:.0f} | {o['rate']:.0f} | "
-                        f"{o['ratio']:.2f} | {r['bare']['rss_mb']:.0f} MB | {o['rss_mb']:.0f} MB | "
-                        f"{o['bytes_per_article'] / 1024:.1f} KB | {noop} |\n")
+            vs_peer = f", {o['vs_peer']:.1f}× peer" if o.get("vs_peer") else ""
+            rows.append(_row(r, f"govnews ({_label(o['settings'])}{vs_peer})", o,
+                            f"{o['bytes_per_article'] / 1024:.1f} KB | {noop}"))
     return head + "".join(rows)
 
 
@@ -253,10 +380,15 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, help="keep logs here (default: a temporary directory)")
     ap.add_argument("--json", type=Path, help="also write the results as JSON")
     ap.add_argument("--bare", nargs=4, metavar=("BASE", "ARTICLES", "SECTIONS", "CONCURRENCY"), help=argparse.SUPPRESS)
+    ap.add_argument("--raw", nargs=4, metavar=("BASE", "ARTICLES", "SECTIONS", "CONCURRENCY"), help=argparse.SUPPRESS)
+    ap.add_argument("--peer", nargs=5, metavar=("BASE", "ARTICLES", "SECTIONS", "CONCURRENCY", "DB"),
+                    help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.bare:
-        bare_main(a.bare[0], int(a.bare[1]), int(a.bare[2]), int(a.bare[3]))
-        return
+    for mode, fn in (("bare", bare_main), ("raw", raw_main), ("peer", peer_main)):
+        argv = getattr(a, mode)
+        if argv:
+            fn(argv[0], int(argv[1]), int(argv[2]), int(argv[3]), *argv[4:])
+            return
     variants = [dict(kv.split("=", 1) for kv in v.split(",")) if v != "defaults" else {} for v in a.variant]
     variants = variants or [{}, {"GOVNEWS_EXTRACT_PROCESSES": "2"}]
     workdir = a.workdir or Path(tempfile.mkdtemp(prefix="govnews-bench-"))
