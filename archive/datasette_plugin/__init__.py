@@ -20,7 +20,7 @@ from datasette import hookimpl
 from datasette.utils import escape_sqlite, tilde_encode, urlsafe_components
 from markupsafe import Markup, escape
 
-from archive import search
+from archive import safety, search
 
 # -- which databases are ours ---------------------------------------------------------------------
 
@@ -270,6 +270,13 @@ _MARK = re.compile(r"&lt;(/?)mark&gt;")
 
 
 @hookimpl
+def prepare_jinja2_environment(env, datasette):
+    # Templates draw archived URLs as links only through web_url (http(s) only), text through strip_bidi.
+    env.filters["web_url"] = safety.web_url
+    env.filters["strip_bidi"] = safety.strip_bidi
+
+
+@hookimpl
 def render_cell(row, value, column, table, database, datasette):
     if not isinstance(value, str) or not _schema(datasette, database):
         return None
@@ -278,15 +285,20 @@ def render_cell(row, value, column, table, database, datasette):
         return Markup(_MARK.sub(r"<\1mark>", str(escape(value))))
     if table is None and column in ("url", "title"):
         # In query results the title leads to the archived copy; the URL to the original page.
-        url = row["url"] if "url" in row.keys() else None
-        if not (isinstance(url, str) and url.startswith(("http://", "https://"))):
-            return None
+        url = safety.web_url(row["url"] if "url" in row.keys() else None)
+        if url is None:
+            return _without_bidi(value)
         if column == "title":
-            archived = datasette.urls.row(database, "articles", tilde_encode(url))
-            return Markup('<a href="{}">{}</a>').format(archived, value)
+            archived = datasette.urls.row(database, "articles", tilde_encode(row["url"]))
+            return Markup('<a href="{}">{}</a>').format(archived, safety.strip_bidi(value))
         return Markup('<a href="{}" rel="noopener noreferrer nofollow" title="original page 原网页">{} ↗</a>').format(
             url, url)
-    return None
+    return _without_bidi(value)
+
+
+def _without_bidi(value: str):
+    """Archived text with bidirectional controls, shown without them (escaped); None: Datasette's default."""
+    return escape(safety.strip_bidi(value)) if safety.BIDI_CONTROLS.search(value) else None
 
 
 @hookimpl

@@ -10,6 +10,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
+from archive.safety import web_url
 from crawler.encoding import decode_html
 
 from . import boilerplate, dates, density, families, fields
@@ -265,8 +266,8 @@ def _attachments(url: str, content, root) -> list[dict]:
             link_text = text_of(a)
             if not (_is_file_link(href) or _FILE_TEXT.search(link_text)):
                 continue
-            absolute = urljoin(url, href)
-            if absolute in seen:
+            absolute = web_url(urljoin(url, href))  # http(s) only: a stored link is drawn as a link later
+            if absolute is None or absolute in seen:
                 continue
             seen.add(absolute)
             out.append({"url": absolute, "text": link_text or collapse(a.get("title"))})
@@ -276,10 +277,10 @@ def _attachments(url: str, content, root) -> list[dict]:
 def _images(url: str, content) -> list[dict]:
     out = []
     for img in content.iter("img"):
-        src = (img.get("src") or "").strip()
-        if not src or src.startswith("data:"):
+        src = web_url(urljoin(url, (img.get("src") or "").strip()))
+        if not src or src == url:  # no src, or a scheme we never keep (data:, javascript:, …)
             continue
-        out.append({"url": urljoin(url, src), "alt": collapse(img.get("alt"))})
+        out.append({"url": src, "alt": collapse(img.get("alt"))})
     return out
 
 

@@ -1,0 +1,95 @@
+"""Archived content is hostile: links it carries never run script, in extraction or on the article page.
+
+Regression tests for the adversarial review (issue 11): URL schemes (browser-normalised), bidi controls.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from datasette.utils import tilde_encode
+
+from archive.safety import strip_bidi, web_url
+from archive.store import Archive
+from crawler.extract import extract_article
+from tests.test_browser import browser  # noqa: F401  (the Chromium fixture)
+from tests.test_datasette_search import start_server, stop
+
+# Each of these ran script on click in Chromium when stored as a link (before the fix).
+HOSTILE_URLS = [
+    "JavaScript:alert(1)//x.pdf",
+    "java\tscript:alert(1)//x.doc",
+    "java\nscript:alert(1)//x.doc",
+    " javascript:alert(1)//x.xls",
+    "vbscript:msgbox(1)//x.pdf",
+    "DATA:text/html,<script>alert(1)</script>.pdf",
+    "jav&#x61;script:alert(1)//x.pdf",
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_web_url_refuses_every_script_scheme(url):
+    assert web_url(url) is None
+
+
+@pytest.mark.parametrize("url", ["http://a.gov.cn/x.pdf", "HTTPS://a.gov.cn/附件.doc", " http://a.gov.cn/\t1.pdf"])
+def test_web_url_keeps_web_links(url):
+    assert web_url(url) and web_url(url).lower().startswith(("http://", "https://"))
+
+
+def _page(links: list[str]) -> bytes:
+    anchors = "".join(f'<p><a href="{u}">附件{i}：通知{i}.pdf</a></p>' for i, u in enumerate(links))
+    imgs = '<img src="javascript:alert(2)"><img src="DATA:image/png;base64,AAAA"><img src="/pic/ok.jpg">'
+    return (f'<html><head><title>关于开展检查的通知</title></head><body><div class="article">'
+            f"<h1>关于开展检查的通知</h1><p>发布日期：2025-03-01</p><div class=\"content\">"
+            f"<p>{'为做好年度检查工作，现将有关事项通知如下。' * 8}</p>{imgs}{anchors}"
+            f'<p><a href="/files/real.pdf">附件：检查表.pdf</a></p></div></div></body></html>').encode()
+
+
+def test_extraction_keeps_only_http_links_and_images():
+    record = extract_article("http://www.example.gov.cn/art/1.html", _page(HOSTILE_URLS), {})
+    urls = [a["url"] for a in record["attachments"]]
+    assert urls == ["http://www.example.gov.cn/files/real.pdf"]
+    images = record["images"] if isinstance(record["images"], list) else json.loads(record["images"] or "[]")
+    assert [i["url"] for i in images] == ["http://www.example.gov.cn/pic/ok.jpg"]
+
+
+def hostile_archive(path) -> str:
+    """An archive holding one article whose stored links are hostile (as an older extractor let in)."""
+    url = "http://www.example.gov.cn/art/2025/3/1/art_1_1.html"
+    with Archive(path) as archive:
+        archive.save_article({
+            "url": url, "site": "example", "title": "\u202e通知fdp.exe", "body": "正文第一段。\n正文第二段。",
+            "content_hash": "x", "attachments": [{"url": u, "text": f"附件{i}"} for i, u in enumerate(HOSTILE_URLS)],
+            "images": json.dumps([{"url": "javascript:alert(2)", "alt": "图"}, {"url": "JAVASCRIPT:alert(3)"}]),
+        })
+    return url
+
+
+def test_article_page_draws_no_script_link_and_no_dialog_fires(tmp_path, browser):  # noqa: F811
+    db = tmp_path / "archive.db"
+    url = hostile_archive(db)
+    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db)])
+    try:
+        page = browser.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(f"{base}/archive/articles/{tilde_encode(url)}")
+        assert "正文第一段" in page.content()
+        hrefs = page.eval_on_selector_all("article a[href]", "els => els.map(e => e.href)")
+        assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
+        # Click every link inside the article (the original-page link opens in place: stay on ours).
+        for link in page.locator(".govnews-attachments a, .govnews-images a").all():
+            link.click(modifiers=["Control"])  # a new tab, as a reader would; javascript: would run here
+        page.wait_for_timeout(500)
+        assert dialogs == []
+        # The title's U+202E does not reach the page.
+        assert "\u202e" not in page.locator("article h1").inner_text()
+    finally:
+        stop(proc)
+
+
+def test_strip_bidi():
+    assert strip_bidi("a\u202eb\u2066c\u200fd") == "abcd" and strip_bidi(None) is None
