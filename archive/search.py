@@ -136,19 +136,48 @@ def snippet(text: str | None, query: str | None, width: int = 40, start: str = "
     return ("…" if lo else "") + "".join(out) + ("…" if hi < len(text) else "")
 
 
-def register_functions(conn: sqlite3.Connection) -> None:
+# Bounds for connections that run other people's SQL (Datasette): a Python function cannot be interrupted
+# by SQLite's time limit, so `govnews_fts_text(printf('%.*c', 50000000, 'x'))` would hold a thread for 20 s.
+QUERY_MAX_CHARS = 2_000  # a search-box query
+TEXT_MAX_CHARS = 2_000_000  # a text argument (far above any article body we archive)
+
+
+class InputTooLarge(ValueError):
+    """A SQL function was called with more text than this connection allows."""
+
+
+def bounded_function(fn, name: str, limits: tuple[int | None, ...], truncate: bool = False):
+    def guarded(*args):
+        args = list(args)
+        for i, (arg, limit) in enumerate(zip(args, limits, strict=False)):
+            if limit is not None and isinstance(arg, str) and len(arg) > limit:
+                if not truncate or i != 0:
+                    raise InputTooLarge(f"{name}: argument {i + 1} is over {limit:,} characters")
+                args[i] = arg[:limit]  # a snippet of a huge text is taken from its beginning
+        return fn(*args)
+    return guarded
+
+
+def register_functions(conn: sqlite3.Connection, bounded: bool = False) -> None:
     """Add the SQL functions search needs to a connection, and make REPLACE fire delete triggers.
 
     govnews_fts_text(text)   the index form of text (the triggers call it)
     govnews_match(query)     the MATCH expression for a search-box query
     govnews_contains(text, query)   the same test by scanning (reference, and post-filter if wanted)
     govnews_snippet(text, query)    window around the first hit with <mark> markers
+
+    `bounded`: for connections that run untrusted SQL, every function refuses (or, for a snippet's text,
+    cuts) arguments over QUERY_MAX_CHARS / TEXT_MAX_CHARS, so no call outlasts the SQL time limit.
     """
-    conn.create_function("govnews_fts_text", 1, index_text, deterministic=True)
-    conn.create_function("govnews_match", 1, match_expression, deterministic=True)
-    conn.create_function("govnews_contains", 2, contains, deterministic=True)
-    conn.create_function("govnews_snippet", 2, snippet, deterministic=True)
-    conn.create_function("govnews_snippet", 3, snippet, deterministic=True)
+    fns = {"govnews_fts_text": (1, index_text, (TEXT_MAX_CHARS,), False),
+           "govnews_match": (1, match_expression, (QUERY_MAX_CHARS,), False),
+           "govnews_contains": (2, contains, (None, QUERY_MAX_CHARS), False),
+           "govnews_snippet": (2, snippet, (TEXT_MAX_CHARS, QUERY_MAX_CHARS), True)}
+    for name, (nargs, fn, limits, truncate) in fns.items():
+        impl = bounded_function(fn, name, limits, truncate) if bounded else fn
+        conn.create_function(name, nargs, impl, deterministic=True)
+        if name == "govnews_snippet":
+            conn.create_function(name, 3, impl, deterministic=True)
     # INSERT OR REPLACE deletes the old row; only with recursive triggers does our delete trigger see it.
     conn.execute("PRAGMA recursive_triggers = ON")
 

@@ -93,3 +93,37 @@ def test_article_page_draws_no_script_link_and_no_dialog_fires(tmp_path, browser
 
 def test_strip_bidi():
     assert strip_bidi("a\u202eb\u2066c\u200fd") == "abcd" and strip_bidi(None) is None
+
+
+def _sql_status(base: str, sql: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    url = f"{base}/archive.json?" + urllib.parse.urlencode({"sql": sql, "_shape": "array"})
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_plugin_functions_refuse_huge_input(tmp_path, public):
+    db = tmp_path / "archive.db"
+    hostile_archive(db)
+    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db),
+                               *(["--public"] if public else [])])
+    try:
+        for fn in ("govnews_fts_text(printf('%.*c', 50000000, 'x'))", "govnews_match(printf('%.*c', 5000000, 'x'))",
+                   "govnews_contains('a', printf('%.*c', 5000000, 'x'))"):
+            status, body = _sql_status(base, f"select length({fn})")
+            assert status >= 400 and "exception" in body.lower(), (fn, status, body[:300])
+        # Ordinary use still works, and a snippet of a huge text is cut, not refused.
+        status, body = _sql_status(base, "select govnews_snippet(printf('%.*c', 3000000, 'x') || '政协', 'x') as s")
+        assert status == 200 and "<mark>" in body
+        status, body = _sql_status(base, "select count(*) as n from articles where rowid in "
+                                         "(select rowid from articles_fts where articles_fts match govnews_match('正文'))")
+        assert status == 200 and '"n": 1' in body, body
+    finally:
+        stop(proc)

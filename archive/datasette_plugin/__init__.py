@@ -68,8 +68,9 @@ def prepare_connection(conn, database, datasette):
     except sqlite3.Error:
         return
     if ours:
-        search.register_functions(conn)
-        conn.create_function("escape_fts", 1, search.match_expression, deterministic=True)
+        search.register_functions(conn, bounded=True)  # Datasette runs anyone's SQL: bound every argument
+        conn.create_function("escape_fts", 1, search.bounded_function(search.match_expression, "escape_fts",
+                                                             (search.QUERY_MAX_CHARS,)), deterministic=True)
         # Searches and facets read thousands of rows at random: memory-mapped reads are several times
         # faster than SQLite's own page reads (SQLite caps the size at its compile-time maximum).
         conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
