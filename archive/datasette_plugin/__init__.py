@@ -8,7 +8,9 @@ canned queries, the article page, and Excel-safe CSV. Databases without our sear
 from __future__ import annotations
 
 import copy
+import csv
 import functools
+import io
 import json
 import re
 import sqlite3
@@ -366,6 +368,36 @@ class CSVIncomplete(RuntimeError):
     """Datasette stopped a CSV mid-stream (size limit, time limit, error) after a 200 was sent."""
 
 
+class FormulaGuard:
+    """Rewrites a CSV byte stream record by record so that no cell runs as a spreadsheet formula.
+
+    Chunks may end mid-record: a record is complete at a newline outside quotes (UTF-8 never has
+    0x0A or 0x22 inside a multi-byte character). Whatever is left at the end (Datasette's error text,
+    which has no line ending) is passed on unchanged by `tail`.
+    """
+
+    def __init__(self) -> None:
+        self.pending = b""
+
+    def feed(self, data: bytes) -> bytes:
+        buf, out, start = self.pending + data, io.StringIO(), 0
+        writer = csv.writer(out, lineterminator="\r\n")
+        quotes, pos = 0, 0
+        while (nl := buf.find(b"\n", pos)) >= 0:
+            quotes += buf.count(b'"', pos, nl)
+            pos = nl + 1
+            if quotes % 2 == 0:  # a whole record: buf[start:pos]
+                for row in csv.reader(io.StringIO(buf[start:pos].decode("utf-8", "replace"))):
+                    writer.writerow([safety.neutralise_formula(c) for c in row])
+                start, quotes = pos, 0
+        self.pending = buf[start:]
+        return out.getvalue().encode("utf-8")
+
+    def tail(self) -> bytes:
+        rest, self.pending = self.pending, b""
+        return rest
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):
@@ -375,13 +407,18 @@ def asgi_wrapper(datasette):
                 await app(scope, receive, send)
                 return
             state = {"csv": False, "held": b"", "started": False}
+            query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            guard = None if query.get("_raw_formulas") else FormulaGuard()
 
             async def send_csv(message):
                 if message["type"] == "http.response.start":
                     headers = dict((k.lower(), v) for k, v in message.get("headers", []))
                     ctype = headers.get(b"content-type", b"")
                     state["csv"] = message["status"] == 200 and ctype.split(b";")[0] in (b"text/csv", b"text/plain")
-                    if state["csv"] and b"content-length" in headers:
+                    if state["csv"] and guard is not None:  # rewriting changes the length
+                        message = dict(message, headers=[(k, v) for k, v in message["headers"]
+                                                         if k.lower() != b"content-length"])
+                    elif state["csv"] and b"content-length" in headers:
                         message = dict(message, headers=[
                             (k, str(int(v) + len(BOM)).encode() if k.lower() == b"content-length" else v)
                             for k, v in message["headers"]])
@@ -391,6 +428,8 @@ def asgi_wrapper(datasette):
                     await send(message)
                     return
                 body, more = message.get("body", b""), message.get("more_body", False)
+                if guard is not None:
+                    body = guard.feed(body) + (b"" if more else guard.tail())
                 if not state["started"]:
                     state["started"] = True
                     body = BOM + body
