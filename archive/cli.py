@@ -230,8 +230,13 @@ def serve(db: Path, host: str, port: int, public: bool) -> None:
     """Serve the archive at DB with Datasette (read-only)."""
     import os
 
-    from archive.serve import datasette_argv
+    from archive.serve import NotAnArchive, check_database, datasette_argv
 
+    try:
+        check_database(db)
+    except NotAnArchive as e:
+        click.echo(f"govnews serve: {e}", err=True)
+        raise SystemExit(2) from None
     argv = datasette_argv(db, host, port, public)
     os.execv(argv[0], argv)
 

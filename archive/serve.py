@@ -29,6 +29,22 @@ SETTINGS = {
 }
 
 
+class NotAnArchive(ValueError):
+    """The file given to serve is not an SQLite database."""
+
+
+def check_database(db_path: str | Path) -> None:
+    """Raise NotAnArchive unless db_path is an SQLite database that opens (read-only) and has a schema."""
+    try:
+        conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        raise NotAnArchive(f"{db_path} is not an SQLite database ({e})") from None
+
+
 def datasette_argv(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, public: bool = False) -> list[str]:
     """The `datasette serve` command line for an archive (with --public, for its snapshot)."""
     argv = [sys.executable, "-m", "datasette", "serve", "--host", host, "--port", str(port)]

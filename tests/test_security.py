@@ -196,3 +196,33 @@ def test_datasette_csv_never_carries_a_live_formula(tmp_path):
         assert FORMULA_TITLE in titles("&_raw_formulas=1")
     finally:
         stop(proc)
+
+
+def test_post_is_405_not_500(tmp_path):
+    import urllib.error
+    import urllib.request
+
+    db = tmp_path / "archive.db"
+    hostile_archive(db)
+    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db)])
+    try:
+        for path in ("/archive/latest", "/archive/search?q=x", "/archive/articles"):
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(urllib.request.Request(base + path, data=b"a=1", method="POST"), timeout=30)
+            assert err.value.code == 405 and err.value.headers["Allow"] == "GET, HEAD"
+        with urllib.request.urlopen(base + "/archive/latest", timeout=30) as r:
+            assert r.status == 200
+    finally:
+        stop(proc)
+
+
+@pytest.mark.parametrize("content", [b"not a database at all " * 50, b"\x89PNG\r\n\x1a\n" + bytes(2000)])
+def test_serve_on_a_file_that_is_not_sqlite_exits_2_with_one_line(tmp_path, content):
+    import subprocess
+
+    bad = tmp_path / "x.db"
+    bad.write_bytes(content)
+    done = subprocess.run([sys.executable, "-m", "archive.cli", "serve", "--db", str(bad), "--port", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "not an SQLite database" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -403,6 +403,12 @@ def asgi_wrapper(datasette):
     def wrap(app):
         async def csv_app(scope, receive, send):
             path = scope.get("path", "") if scope.get("type") == "http" else ""
+            if path and not path.startswith("/-/") and scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
+                # The archive is read-only and no canned query writes: say so, instead of a 500.
+                await send({"type": "http.response.start", "status": 405,
+                            "headers": [(b"allow", b"GET, HEAD"), (b"content-type", b"text/plain; charset=utf-8")]})
+                await send({"type": "http.response.body", "body": b"405 Method Not Allowed: the archive is read-only\n"})
+                return
             if not path.endswith(".csv"):
                 await app(scope, receive, send)
                 return
