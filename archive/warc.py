@@ -20,11 +20,46 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 DEFAULT_MAX_SIZE = 1 << 30  # rotate WARC files at 1 GB
 WARC_SUFFIX = ".warc.gz"
+
+
+class _BrotliForWarcio:
+    """Google's `brotli` behind the interface warcio 1.8 expects (brotlipy's): decompress(), unused_data.
+
+    warcio sets `unused_data` on `brotli.Decompressor()`, which Google's C type refuses (AttributeError),
+    so every reader of a `Content-Encoding: br` record failed. Registered for our readers (verify, WACZ
+    indexing); the crawler also stops asking servers for br (crawler/settings.py), see docs/faults.md.
+    """
+
+    def __init__(self) -> None:
+        import brotli
+
+        self._decompressor = brotli.Decompressor()
+        self.unused_data = None
+
+    def decompress(self, data: bytes) -> bytes:
+        return self._decompressor.process(data)
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def _register_brotli() -> None:
+    try:
+        import brotli
+    except ImportError:
+        return
+    if not hasattr(brotli.Decompressor, "process"):  # brotlipy: warcio's own support works
+        return
+    BufferedReader.DECOMPRESSORS["br"] = _BrotliForWarcio
+
+
+_register_brotli()
 
 
 def payload_digest(body: bytes) -> str:

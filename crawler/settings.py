@@ -6,6 +6,14 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 USER_AGENT = "govnews-archive/0.1 (archival crawler of public government news; +https://pypi.org/project/govnews-archive/)"
 ROBOTSTXT_OBEY = True
+# Ask only for content encodings that every WARC reader we ship with can read back: warcio (so `warcio
+# check`, cdxj-indexer, wacz and pywb) cannot read br with Google's brotli, nor zstd at all. A server that
+# sends br unasked is still archived as received, and our own readers handle it (archive/warc.py).
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+    "Accept-Encoding": "gzip, deflate",
+}
 
 # At most 2 requests at once per host, at least 1 s apart, slowed further by AutoThrottle.
 CONCURRENT_REQUESTS = 8
