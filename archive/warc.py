@@ -9,6 +9,7 @@ last record (a crawl killed mid-write) without failing; `repair_torn_tail` moves
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import io
 import os
@@ -131,6 +132,8 @@ class WarcWriter:
         self.name = f"{self.prefix}-{self.serial:05d}{WARC_SUFFIX}"
         # "xb": never append to (or clobber) an existing file, whatever state it is in.
         self._fh = open(self.directory / self.name, "xb")
+        # Held while the file is written (the kernel drops it on kill -9): recovery leaves a locked file alone.
+        fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._writer = WARCWriter(self._fh, gzip=True, warc_version="WARC/1.1")
         self.files.append(self.name)
         info = dict(self.info)
@@ -300,13 +303,18 @@ def warc_files(directory: str | os.PathLike) -> list[Path]:
 def repair_torn_tail(path: str | os.PathLike) -> int:
     """Move a torn last record out of `path` into `<path>.torn-<offset>` (kept, never deleted).
 
-    Returns the number of bytes moved (0 when the file ends on a complete record).
+    Returns the number of bytes moved (0 when the file ends on a complete record, and 0 without looking
+    when a live crawl is writing the file: its last record is in progress, not torn).
     """
-    report = scan_warc(path)
-    if report.torn_at is None:
-        return 0
     p = Path(path)
     with open(p, "r+b") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0
+        report = scan_warc(path)
+        if report.torn_at is None:
+            return 0
         fh.seek(report.torn_at)
         tail = fh.read()
         side = p.with_name(f"{p.name}.torn-{report.torn_at}")

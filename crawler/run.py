@@ -32,8 +32,11 @@ class Locked(RuntimeError):
 
 @contextmanager
 def archive_lock(db: str | Path) -> Iterator[Path]:
-    """Hold `<db>.lock` (flock, released by the kernel even on kill -9) or raise Locked at once."""
-    path = Path(f"{db}.lock")
+    """Hold `<db>.lock` (flock, released by the kernel even on kill -9) or raise Locked at once.
+
+    The lock is beside the real file (symlinks resolved), so a crawl through another path to the same
+    archive is refused too."""
+    path = Path(f"{Path(db).resolve()}.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "a+")
     try:
