@@ -7,7 +7,6 @@ import gzip
 from archive.store import Archive
 from archive.warc import Exchange, WarcWriter, repair_torn_tail
 from crawler.run import recover
-from tests.conftest import govnews
 from tests.crawlkit import crawl, q, start_crawl
 from tests.test_cron_run import CZ, article_requests, slow_down, wait_for
 
