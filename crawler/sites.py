@@ -54,7 +54,8 @@ class Site:
         raise SiteError(f"site {self.name!r} has no section {name!r}")
 
 
-_LISTING_KEYS = {"mechanism", "params", "items_css"}
+_LISTING_KEYS = {"mechanism", "params", "items_css", "json_fields"}
+_JSON_FIELD_KEYS = {"url", "title", "date"}
 
 
 def _check_listing(listing: object, where: str) -> dict:
@@ -71,6 +72,10 @@ def _check_listing(listing: object, where: str) -> dict:
         raise SiteError(f"{where}: unknown listing mechanism {mech!r}; known: {sorted(HINT_MECHANISMS)}")
     if not isinstance(listing.get("params", {}), dict):
         raise SiteError(f"{where}: listing 'params' must be a table")
+    jf = listing.get("json_fields", {})
+    if not isinstance(jf, dict) or set(jf) - _JSON_FIELD_KEYS or not all(isinstance(v, str) and v for v in jf.values()):
+        raise SiteError(f"{where}: listing 'json_fields' must be a table of record key names with keys "
+                        f"{sorted(_JSON_FIELD_KEYS)}")
     return dict(listing)
 
 

@@ -26,6 +26,10 @@ def test_fixture_site_needs_a_base_url():
     ({"name": "x", "base_url": "ftp://a.gov.cn/", "sections": [{"name": "s", "url": "/l"}]}, "not an absolute http"),
     ({"name": "x", "base_url": "https://a.gov.cn/", "sections": [{"name": "s", "url": "https://b.gov.cn/l"}]}, "outside allowed_hosts"),
     ({"name": "x", "base_url": "https://a.gov.cn/", "sections": []}, "no \\[\\[sections\\]\\]"),
+    ({"name": "x", "base_url": "https://a.gov.cn/", "sections": [
+        {"name": "s", "url": "/l", "listing": {"json_fields": {"link": "URL"}}}]}, "json_fields"),
+    ({"name": "x", "base_url": "https://a.gov.cn/", "sections": [
+        {"name": "s", "url": "/l", "listing": {"json_fields": {"url": 3}}}]}, "json_fields"),
 ])
 def test_invalid_definitions_are_refused(data, message):
     with pytest.raises(SiteError, match=message):

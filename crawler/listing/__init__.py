@@ -4,7 +4,7 @@
 
     {"items": [{"url", "title", "date"}], "next_page": url|None, "total_pages": int|None,
      "mechanism": str, "requests": [{"url", "method", "body", "headers"}], "shell": str|None,
-     "encoding": str}
+     "fields": {"url", "title", "date", "dates"}|None, "encoding": str}
 
 `next_page` is a plain GET the walker can follow; `requests` are further listing/data requests that are
 not a plain next link (Hanweb dataproxy.jsp POST windows, /queryList POSTs, chained JSON form posts).
@@ -14,7 +14,12 @@ hints (all optional): "request" — the request that fetched this body (so a POS
 "status" — the HTTP status; "mechanism"/"params" — from a site definition when detection cannot work:
   mechanism "changzhou-ajax" with params {"gi": …, …} turns a /ns_class/<code> page into its ?act=ajax walk;
   mechanism "page-param" with params {"param": "page"} forces a ?page=N walk;
-"items_css" — a CSS selector for the list rows when the generic finder needs help.
+"items_css" — a CSS selector for the list rows when the generic finder needs help;
+"json_fields" — {"url", "title", "date"}: the record keys of a JSON listing API, when the values do not
+  make them plain (`url` may be a template such as "/art/{ID}.html").
+
+`fields` (JSON record answers only) says which record keys gave the URL, title and date, and every
+date key seen, preferred first.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ HINT_MECHANISMS = {"auto", "changzhou-ajax", "page-param"}
 
 def _result(**kw: object) -> dict:
     out = {"items": [], "next_page": None, "total_pages": None, "mechanism": "none", "requests": [],
-           "shell": None}
+           "shell": None, "fields": None}
     out.update(kw)
     return out
 
@@ -85,7 +90,7 @@ def extract_listing(url: str, body: bytes, headers: Mapping | None = None, hints
                                  and stripped.rstrip().rstrip(";").endswith(")")):
         data = jsondata.loads(text)
         if data is not None:
-            return _result(**jsondata.parse(data, url, request), encoding=encoding)
+            return _result(**jsondata.parse(data, url, request, hints.get("json_fields")), encoding=encoding)
 
     if hanweb.has_datastore(text) or "ajaxParam" in text:
         col = hanweb.column_page(text, url)

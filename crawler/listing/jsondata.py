@@ -1,22 +1,20 @@
 """JSON listing answers: `{"status":…, "html":"<tr>…"}` (www.changzhou.gov.cn ?act=ajax),
-`{"data":{"html":…}}` (Hanweb JPaaS style) and record arrays (`data.results[].source`, TRS JSON)."""
+`{"data":{"html":…}}` (Hanweb JPaaS style) and record arrays anywhere in the document, whatever
+their keys (crawler/listing/records.py). JSONP is unwrapped."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from .dates import date_from_url, normalize_date
+from . import records
 from .hanweb import next_form
 from .pager import page_param, set_query
-from .rows import find_items, norm_space, parse_html
+from .records import Fields
+from .rows import find_items, parse_html
 
-TITLE_KEYS = ("title", "name", "docTitle", "doctitle", "subject", "tit", "showTitle", "DOCTITLE")
-URL_KEYS = ("url", "pcUrl", "link", "href", "docUrl", "docurl", "urls", "DOCPUBURL", "pubUrl", "chnlUrl")
-DATE_KEYS = ("docRelPubTime", "pubDate", "publishTime", "publishDate", "pubdate", "date", "releaseTime", "docRelTime",
-             "createTime", "time", "DOCRELTIME", "pubTime", "publish_time", "created")
 TOTAL_PAGE_KEYS = ("totalPage", "totalPages", "pageCount", "pages", "totalpage", "total_page", "pagecount",
                    "pageTotal")
 TOTAL_KEYS = ("total", "totalCount", "totalRecord", "totalrecord", "recordCount", "count", "totalElements")
@@ -48,6 +46,24 @@ def _walk(obj: object, depth: int = 0):
             yield from _walk(v, depth + 1)
 
 
+def _records(obj: object, depth: int = 0):
+    """Every array of objects in the document, outermost first; an array taken as records is not
+    searched further (its records' own arrays, attachments say, are not listing items)."""
+    if depth > 6:
+        return
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _records(v, depth + 1)
+    elif isinstance(obj, list):
+        dicts = [x for x in obj[:500] if isinstance(x, dict)]
+        if dicts and len(dicts) == len(obj[:500]):
+            taken = yield dicts
+            if taken:
+                return
+        for v in obj[:500]:
+            yield from _records(v, depth + 1)
+
+
 def _first(d: dict, keys: tuple[str, ...]) -> object:
     """The first non-empty value under one of `keys`, matched case-insensitively (TRS JSON is upper case)."""
     lower = {str(k).lower(): v for k, v in d.items()}
@@ -56,32 +72,6 @@ def _first(d: dict, keys: tuple[str, ...]) -> object:
         if v not in (None, ""):
             return v
     return None
-
-
-def _record_url(value: object) -> str | None:
-    if isinstance(value, dict):
-        return _record_url(value.get("pc") or value.get("url") or next(iter(value.values()), None))
-    if isinstance(value, str):
-        v = value.strip()
-        if v.startswith("{"):
-            inner = loads(v)
-            if isinstance(inner, dict):
-                return _record_url(inner)
-        return v or None
-    return None
-
-
-def _record(d: dict, base: str) -> dict | None:
-    src = d.get("source") if isinstance(d.get("source"), dict) else d
-    title = _first(src, TITLE_KEYS)
-    link = _record_url(_first(src, URL_KEYS))
-    if not isinstance(title, str) or not link:
-        return None
-    title = norm_space(re.sub(r"<[^>]+>", "", title))
-    if not title:
-        return None
-    url = urljoin(base, link)
-    return {"url": url, "title": title, "date": normalize_date(_first(src, DATE_KEYS)) or date_from_url(url)}
 
 
 def _int_of(obj: object, keys: tuple[str, ...]) -> int | None:
@@ -102,9 +92,11 @@ def _size_asked(url: str, request: dict | None) -> int | None:
     return None
 
 
-def parse(obj: object, url: str, request: dict | None) -> dict:
+def parse(obj: object, url: str, request: dict | None, json_fields: dict | None = None) -> dict:
+    """Items and paging of a JSON answer; `json_fields` (a site's override) names the record keys."""
     items: list[dict] = []
     mechanism = "json"
+    used: Fields | None = None
     for node in _walk(obj):
         if isinstance(node, dict):
             html = node.get("html") if isinstance(node.get("html"), str) else None
@@ -113,11 +105,20 @@ def parse(obj: object, url: str, request: dict | None) -> dict:
                 if root is not None:
                     items.extend(find_items(root, url))
                     mechanism = "json-html"
-        elif isinstance(node, list) and node and all(isinstance(x, dict) for x in node):
-            recs = [r for r in (_record(x, url) for x in node) if r]
-            if len(recs) >= max(1, len(node) // 2):
-                items.extend(recs)
-                mechanism = "json-records"
+    walker = _records(obj)
+    arrays = next(walker, None)
+    while arrays is not None:
+        flat = [records.flatten(r) for r in arrays]
+        fields = records.find_fields(flat, json_fields)
+        recs = [r for r in (records.read(x, fields, url) for x in flat) if r] if fields else []
+        taken = len(recs) >= max(1, len(flat) // 2)
+        if taken:
+            items.extend(recs)
+            mechanism, used = "json-records", used or fields
+        try:
+            arrays = walker.send(taken)
+        except StopIteration:
+            break
     seen, unique = set(), []
     for it in items:
         if it["url"] not in seen:
@@ -125,11 +126,14 @@ def parse(obj: object, url: str, request: dict | None) -> dict:
             unique.append(it)
     total_pages = _int_of(obj, TOTAL_PAGE_KEYS)
     if total_pages is None:
-        total, size = _int_of(obj, TOTAL_KEYS), _int_of(obj, SIZE_KEYS) or _size_asked(url, request)
+        # Without a stated page size, this page's own count stands in (a short last page only makes
+        # the walk ask for one more, empty, page).
+        total = _int_of(obj, TOTAL_KEYS)
+        size = _int_of(obj, SIZE_KEYS) or _size_asked(url, request) or len(unique)
         if total is not None and size:
             total_pages = math.ceil(total / size)
     out = {"items": unique, "next_page": None, "total_pages": total_pages, "mechanism": mechanism,
-           "requests": []}
+           "requests": [], "fields": used.as_dict() if used else None}
     if not unique:
         return out
     param = page_param(url)

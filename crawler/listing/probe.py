@@ -43,6 +43,10 @@ def describe(result: dict, limit: int = 10) -> str:
              f"next page:   {result['next_page'] or '-'}",
              f"total pages: {result['total_pages'] if result['total_pages'] is not None else '-'}",
              f"encoding:    {result.get('encoding')}"]
+    fields = result.get("fields")
+    if fields:
+        lines.append(f"fields:      url={fields['url']} title={fields['title']} date={fields['date'] or '-'}"
+                     + (f" (dates: {', '.join(fields['dates'])})" if fields.get("dates") else ""))
     if result.get("shell"):
         lines.append(f"needs a browser: {result['shell']}")
     for req in result.get("requests") or []:
