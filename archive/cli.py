@@ -187,8 +187,14 @@ def export(ctx: click.Context, db: Path | None, fmt: str, site: str | None, sect
         return
     if db is None or out is None:
         raise click.UsageError("export needs --db and --out (or a subcommand: wacz)")
-    from archive.export import count_articles, export_articles
+    from archive.export import check_date, count_articles, export_articles
 
+    for opt, value in (("--since", since), ("--until", until)):
+        try:
+            value is None or check_date(value)
+        except ValueError as e:
+            click.echo(f"govnews export: {opt} {e}", err=True)
+            raise SystemExit(2) from None
     if out == "-" and fmt == "xlsx":
         raise click.UsageError("xlsx needs a file: --out FILE.xlsx")
     target = sys.stdout.buffer if out == "-" else out
@@ -331,16 +337,39 @@ def demo(db: Path, port: int, no_serve: bool) -> None:
 @click.argument("query")
 @click.option("--db", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--order", type=click.Choice(["relevance", "newest"]), default="relevance", show_default=True)
-@click.option("--limit", default=20, show_default=True, type=int)
-def search_cmd(query: str, db: Path, order: str, limit: int) -> None:
-    """Search titles and bodies (exact substrings; several words = all; "quoted" = phrase)."""
-    from archive.export import connect_ro
-    from archive.search import search, snippet
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(min=0), help="Skip this many results first.")
+def search_cmd(query: str, db: Path, order: str, limit: int, offset: int) -> None:
+    """Search titles and bodies (exact substrings; several words = all; "quoted" = phrase).
 
+    Prints how many articles match in all, then one page of them. Exit 2 for a query with nothing to
+    search for (blank, or only punctuation).
+    """
+    from archive.export import connect_ro
+    from archive.search import count_matches, search, searchable, snippet
+
+    if not searchable(query):
+        click.echo(f"govnews search: nothing to search for in {query!r}: give a word (e.g. 政协)", err=True)
+        raise SystemExit(2)
     conn = connect_ro(db)
-    for row in search(conn, query, order=order, limit=limit):
+    total = count_matches(conn, query)
+    rows = list(search(conn, query, order=order, limit=limit, offset=offset))
+    for row in rows:
         click.echo(f"{row['published'] or '':<25} {row['title']}\n    {row['url']}\n    "
                    f"{snippet(row['body'], query, start='[', end=']')}")
+    click.echo(search_summary(total, offset, len(rows)))
+
+
+def search_summary(total: int, offset: int, shown: int) -> str:
+    """`N results, showing a–b; more: --offset N` (the line `govnews search` ends with)."""
+    if total == 0:
+        return "0 results"
+    if shown == 0:
+        return f"{total} results, none from --offset {offset}"
+    line = f"{total} results, showing {offset + 1}–{offset + shown}"
+    if offset + shown < total:
+        line += f"; more: --offset {offset + shown}"
+    return line
 
 
 if __name__ == "__main__":

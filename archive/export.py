@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import IO
 
@@ -22,6 +24,21 @@ COLUMNS = ("url", "title", "published", "site", "sections", "source", "author", 
 JSON_COLUMNS = ("sections", "images", "xxgk")
 # Excel refuses cells longer than this.
 XLSX_CELL_MAX = 32767
+
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def check_date(value: str) -> str:
+    """A --since/--until bound: YYYY-MM-DD (or YYYY-MM, YYYY) naming a real day; ValueError otherwise."""
+    m = _DATE.match(value.strip())
+    try:
+        if not m:
+            raise ValueError
+        date(int(m[1]), int(m[2] or 1), int(m[3] or 1))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD, e.g. 2024-01-31)") from None
+    return value.strip()
 
 
 def _where(site: str | None, section: str | None, since: str | None, until: str | None) -> tuple[str, list]:
@@ -176,7 +193,7 @@ def _write_xlsx(rows: Iterator[dict], out, stats: dict, progress) -> None:
         flat = _flat(row)
         if header is None:
             header = list(flat)
-            ws.append(header)
+            _xlsx_header(ws, header)
         cells = []
         for v in flat.values():
             if isinstance(v, str):
@@ -193,5 +210,31 @@ def _write_xlsx(rows: Iterator[dict], out, stats: dict, progress) -> None:
         if progress:
             progress(1)
     if header is None:
-        ws.append(list(COLUMNS))
+        _xlsx_header(ws, list(COLUMNS))
     wb.save(out)
+
+
+# Column widths in characters (Excel counts a Chinese character as about two); the rest get DEFAULT_WIDTH.
+XLSX_WIDTHS = {"url": 45, "title": 50, "published": 20, "site": 18, "sections": 16, "source": 18, "author": 14,
+               "issuer": 24, "doc_no": 20, "index_no": 22, "written_date": 12, "topic": 14, "body": 80,
+               "attachments": 45, "images": 40, "breadcrumb": 36, "fetched_at": 20, "first_seen": 20,
+               "last_seen": 20, "gone_at": 20, "content_hash": 20}
+DEFAULT_WIDTH = 16
+
+
+def _xlsx_header(ws, header: list[str]) -> None:
+    """Widths, a frozen first row and a bold header: set before the first row is written (write-only)."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    for i, name in enumerate(header, 1):
+        ws.column_dimensions[get_column_letter(i)].width = XLSX_WIDTHS.get(name, DEFAULT_WIDTH)
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    cells = []
+    for name in header:
+        cell = WriteOnlyCell(ws, value=name)
+        cell.font = bold
+        cells.append(cell)
+    ws.append(cells)

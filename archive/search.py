@@ -298,6 +298,19 @@ def search(db: sqlite_utils.Database | sqlite3.Connection, query: str, order: st
         yield dict(zip(cols, row, strict=True))
 
 
+def searchable(query: str | None) -> bool:
+    """Does the query hold anything to search for (a letter or digit)? Blank or punctuation-only: no."""
+    return any(runs(t) for t in query_terms(query))
+
+
+def count_matches(db: sqlite_utils.Database | sqlite3.Connection, query: str) -> int:
+    """How many articles search(db, query) can return in all (every page together)."""
+    conn = db.conn if isinstance(db, sqlite_utils.Database) else db
+    register_functions(conn)
+    return conn.execute(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH govnews_match(?)",
+                        [query]).fetchone()[0]
+
+
 # -- browsing: the columns and indexes Datasette's facets and sorts need ---------------------------
 # year, month, section and gone are plain columns derived from published, sections and gone_at, kept
 # by triggers (any writer keeps them right). Not generated columns: SQLite 3.40 never uses an index on a

@@ -398,6 +398,27 @@ class FormulaGuard:
         return rest
 
 
+def stream_every_row(scope: dict, query: dict[str, list[str]]) -> dict:
+    """A table's CSV (`/db/table.csv`) streams every matching row, unless a number of rows was asked for.
+
+    Datasette's CSV link returns one page (up to 1,000 rows) with no sign that rows are missing; we ask
+    for `_stream=on`, which pages through them all. `_size=N`, `_next=` and SQL queries are left alone.
+    """
+    path = scope["path"]
+    size = (query.get("_size") or [""])[0]
+    if path.count("/") != 2 or "sql" in query or "_stream" in query or "_next" in query or size.isdigit():
+        return scope
+    qs = scope.get("query_string", b"")
+    return dict(scope, query_string=qs + (b"&" if qs else b"") + b"_stream=on")
+
+
+def attachment_disposition(filename: str) -> bytes:
+    """Content-Disposition for a download, with the (possibly Chinese) file name per RFC 6266/5987."""
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename) or "download.csv"
+    return (f'attachment; filename="{ascii_name}"; '
+            f"filename*=UTF-8''{urllib.parse.quote(filename)}").encode("latin-1")
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):
@@ -415,12 +436,20 @@ def asgi_wrapper(datasette):
             state = {"csv": False, "held": b"", "started": False}
             query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
             guard = None if query.get("_raw_formulas") else FormulaGuard()
+            scope = stream_every_row(scope, query)
+            filename = urllib.parse.unquote(path.rsplit("/", 1)[-1])
 
             async def send_csv(message):
                 if message["type"] == "http.response.start":
                     headers = dict((k.lower(), v) for k, v in message.get("headers", []))
                     ctype = headers.get(b"content-type", b"")
                     state["csv"] = message["status"] == 200 and ctype.split(b";")[0] in (b"text/csv", b"text/plain")
+                    if state["csv"] and b"content-disposition" not in headers:
+                        # A download, not a page of text in the tab (Datasette adds it only with _dl=1).
+                        message = dict(message, headers=[
+                            *((k, v) for k, v in message["headers"] if k.lower() != b"content-type"),
+                            (b"content-type", b"text/csv; charset=utf-8"),
+                            (b"content-disposition", attachment_disposition(filename))])
                     if state["csv"] and guard is not None:  # rewriting changes the length
                         message = dict(message, headers=[(k, v) for k, v in message["headers"]
                                                          if k.lower() != b"content-length"])
