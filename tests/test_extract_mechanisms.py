@@ -221,3 +221,69 @@ def test_regenerated_pubdate_meta_loses_to_the_url_date() -> None:
     # the original date.
     assert rec["published"] == "2025-01-06"
     assert "打印" not in rec["body"] and rec["body"].startswith("各县（市、区）")
+
+
+# ---- 政府信息公开 metadata blocks in any layout (issue 16, class 2)
+
+
+def test_xxgk_stacked_and_two_column_copies_stay_out_of_the_body() -> None:
+    rec = extract("xxgk/stacked_and_two_column.html")
+    # A label row over a value row reads column by column; the commented-out copy is never read.
+    assert rec["xxgk"]["发文机关"] == "示例县人民政府" and rec["xxgk"]["主题分类"] == "城乡建设、环境保护"
+    assert (rec["written_date"], rec["published"]) == ("2025-02-10", "2025-02-14")
+    assert rec["source"] == "示例县人民政府"  # no 来源: 发文机关
+    assert "索引号" not in rec["body"] and "发文字号" not in rec["body"] and "2024-00999" not in rec["body"]
+    assert rec["body"].startswith("各乡镇人民政府，县政府各部门：")
+
+
+def test_xxgk_block_inside_the_content_container_is_not_body_text() -> None:
+    rec = extract("xxgk/pairs_per_row_inside_body.html")
+    assert rec["family"] == "trs"
+    assert not any(lab in rec["body"] for lab in ("索引号", "索 引 号", "发文机关", "成文日期"))
+    assert rec["xxgk"]["主题分类"] == "财政、金融、审计"  # several label/value pairs per row
+    assert rec["doc_no"] == "示财采〔2025〕4号"
+
+
+def test_xxgk_dl_and_span_lists_read_from_the_visible_copy() -> None:
+    rec = extract("xxgk/dl_and_span_list_hidden_copy.html")
+    assert rec["xxgk"]["公开方式"] == "主动公开"  # <li><span>label</span><span>value</span></li>
+    assert rec["published"] == "2025-04-09" and rec["written_date"] == "2025-04-08"
+    assert rec["source"] == "示例区卫生健康委员会"  # not the display:none copy's 示例区旧机构
+
+
+def test_xxgk_span_runs_with_split_labels() -> None:
+    rec = extract("xxgk/span_runs_twice.html")
+    assert rec["index_no"] == "11320900MB4444444B/2025-00105"  # 索<i/>引<i/>号：
+    assert rec["xxgk"]["有效性"] == "有效"  # 有 效 性：
+    assert rec["issuer"] == rec["source"] == "示例县农业农村局"  # 发文单位
+
+
+# ---- headlines split by markup (class 3)
+
+
+def test_headline_split_by_a_div_is_whole_from_article_title() -> None:
+    rec = extract("title/p_div_split_articletitle.html")
+    assert rec["title"] == "守护一江清水——示例市推进长江支流生态修复工作综述"
+    assert rec["source"] == "示例日报"  # "09:15来源：" from adjacent spans
+
+
+def test_headline_split_by_a_div_is_whole_from_the_title_tag_minus_site() -> None:
+    rec = extract("title/p_div_split_title_tag.html")
+    assert rec["title"] == "小切口撬动大民生——示例区老旧小区加装电梯工作纪实"
+    assert "——示例区老旧小区" not in rec["body"]
+
+
+# ---- date semantics (class 4)
+
+
+def test_table_publication_date_beats_url_date_and_regeneration_stamp() -> None:
+    rec = extract("dates/table_date_beats_url_and_stamp.html")
+    assert rec["published"] == "2025-04-22"  # URL says 20250421, PubDate/maketime 2025-09-01
+    assert rec["written_date"] == "2025-04-20"
+
+
+def test_fawen_date_is_published_and_chengwen_date_is_written() -> None:
+    rec = extract("dates/info_line_fawen_date.html")
+    assert (rec["published"], rec["written_date"]) == ("2025-05-28", "2025-05-26")
+    rec = extract("xxgk/pairs_per_row_inside_body.html")  # 发文日期 in the table itself
+    assert (rec["published"], rec["written_date"]) == ("2025-03-05", "2025-03-03")

@@ -13,11 +13,12 @@ from lxml.cssselect import CSSSelector
 from archive.safety import web_url
 from crawler.encoding import decode_html
 
-from . import boilerplate, dates, density, families, fields
+from . import boilerplate, dates, density, families, fields, xxgk
 from .dom import (
     LINK_MARK,
     collapse,
     drop_invisible,
+    drop_tree,
     parse,
     text_content,
     text_lines,
@@ -50,7 +51,13 @@ def extract_article(url: str, body: bytes, headers: Mapping | None = None,
     if body_el is None:
         body_el = root
 
-    content, family = _find_content(root, body_el, overrides)
+    blocks = xxgk.find_blocks(body_el)
+    content, family = _find_content(root, body_el, overrides, blocks)
+    # 政府信息公开 metadata never belongs in the body, wherever the template put it.
+    if content is not None:
+        for block, _ in blocks:
+            if block is not content and any(a is content for a in block.iterancestors()):
+                drop_tree(block)
     title_sel = _select(root, overrides["title"]) if overrides.get("title") else None
     if family == "density" and content is not None:
         # No CMS marked the body: the block found by density may start with the headline and its
@@ -69,7 +76,7 @@ def extract_article(url: str, body: bytes, headers: Mapping | None = None,
     attachments = _attachments(url, content, root) if content is not None else []
     images = _images(url, content) if content is not None else []
 
-    xxgk = fields.find_xxgk(body_el, exclude=content)
+    xxgk_table = xxgk.merge(blocks)
     header, before, after = _regions(body_el, content, title_el)
     # The info line some templates print inside the content container: read, but left in the body.
     top = []
@@ -82,9 +89,9 @@ def extract_article(url: str, body: bytes, headers: Mapping | None = None,
         top.append(line)
     labels = _collect_labels(header, before, top, after)
 
-    published = _published(root, overrides, labels, header, xxgk, meta, enp, url)
-    written = dates.parse_date(_first(xxgk, fields.WRITTEN_LABELS)) or _label_date(labels, fields.WRITTEN_LABELS)
-    source = _source(root, overrides, labels, xxgk, meta, enp, body_lines)
+    published = _published(root, overrides, labels, header, xxgk_table, meta, enp, url)
+    written = dates.parse_date(_first(xxgk_table, fields.WRITTEN_LABELS)) or _label_date(labels, fields.WRITTEN_LABELS)
+    source = _source(root, overrides, labels, xxgk_table, meta, enp, body_lines)
     author = _label_value(labels, fields.AUTHOR_LABELS) or _label_value(labels, fields.EDITOR_LABELS) or \
         (meta.get("author") or None)
     breadcrumb = _breadcrumb(body_el, before)
@@ -101,11 +108,11 @@ def extract_article(url: str, body: bytes, headers: Mapping | None = None,
         "attachments": attachments,
         "images": images,
         "written_date": written,
-        "index_no": _first(xxgk, ("索引号", "信息索引号")) or None,
-        "doc_no": _first(xxgk, ("发文字号", "文号", "文件编号")) or None,
-        "issuer": _first(xxgk, ("发文机关", "发布机构", "发文单位", "责任部门", "所属机构")) or None,
-        "topic": _first(xxgk, ("主题分类", "主题词")) or None,
-        "xxgk": xxgk,
+        "index_no": _first(xxgk_table, ("索引号", "信息索引号")) or None,
+        "doc_no": _first(xxgk_table, ("发文字号", "文号", "文件编号")) or None,
+        "issuer": _first(xxgk_table, ("发文机关", "发布机构", "发文单位", "责任部门", "所属机构")) or None,
+        "topic": _first(xxgk_table, ("主题分类", "主题词")) or None,
+        "xxgk": xxgk_table,
         "encoding": encoding,
         "family": family,
     }
@@ -158,7 +165,7 @@ def _first(d: Mapping, keys) -> str | None:
 # ------------------------------------------------------------------ content
 
 
-def _find_content(root, body_el, overrides) -> tuple[etree._Element | None, str]:
+def _find_content(root, body_el, overrides, blocks) -> tuple[etree._Element | None, str]:
     sel = overrides.get("body")
     if sel:
         found = _select(root, sel)
@@ -168,6 +175,10 @@ def _find_content(root, body_el, overrides) -> tuple[etree._Element | None, str]
         el = cand.element
         if _has_content(el):
             return el, cand.family
+    # No CMS marks the body: metadata blocks leave the page first, so that their many short lines
+    # can neither win the vote nor ride along in the winning block.
+    for block, _ in blocks:
+        drop_tree(block)
     el = density.best_block(body_el)
     return el, "density"
 
@@ -416,7 +427,7 @@ def _displayed_date(root, overrides, labels, header, xxgk) -> str | None:
         d = dates.parse_date(text_of(el))
         if d:
             return d
-    d = dates.parse_date(_first(xxgk, ("发布日期", "生成日期", "发布时间", "公开日期")))
+    d = dates.parse_date(_first(xxgk, fields.TABLE_PUBLISHED_LABELS))
     if d:
         return d
     # An unlabelled date between the title and the body ("国务院新闻办公室网站 2019-04-12 来源：…").

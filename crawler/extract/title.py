@@ -113,6 +113,8 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
             score = 50 + 30 * len(k) / max(len(pkey), 1)
         elif mkey and k in mkey and len(k) >= 0.6 * len(mkey):
             score = 50 + 30 * len(k) / len(mkey)
+        elif mkey and len(k) >= 4 and mkey.startswith(k) and _completed(el, [mkey]):
+            score = 75.0  # the start of a headline that markup split; the siblings spell the rest
         elif any(len(w) >= 12 and k.startswith(w) and len(k) <= 2 * len(w) for w in truncated):
             score = 60.0  # the <title> or meta cut the headline short ("…" or a length limit)
         else:
@@ -138,7 +140,8 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
         if score > best_score:
             best, best_score = el, score
     if best is not None and best_score >= 50:
-        return best, join_title_lines(text_lines(best))
+        refs = _references(meta, enp, page_title)
+        return best, _completed(best, refs) or join_title_lines(text_lines(best))
     # The headline printed only inside the body (国务院公报 pages): its leading lines spell the title.
     want = mkey or (max(segments, key=len) if segments else "")
     if want and body_lines:
@@ -151,7 +154,8 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
                 break
     heading = _heading_before(body_el, content if content is not None else stop)
     if heading is not None:
-        return heading, join_title_lines(text_lines(heading))
+        refs = _references(meta, enp, page_title)
+        return heading, _completed(heading, refs) or join_title_lines(text_lines(heading))
     if meta_title:
         return None, meta_title
     if page_title:
@@ -160,6 +164,43 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
 
 
 _PROSE = re.compile(r"[，。；！？]")
+
+
+def _references(meta: dict, enp: dict, page_title: str) -> list[str]:
+    """Whole headlines the page states outside its markup: ArticleTitle, og:title, the ENP title and
+    the <title> cut before each separator (so "headline——subtitle_site" gives the headline whole)."""
+    refs = [key(meta.get(k)) for k in ("articletitle", "og:title", "title")] + [key(enp.get("title"))]
+    refs += [key(page_title[: m.start()]) for m in _SEPS.finditer(page_title)] + [key(page_title)]
+    return [r for r in dict.fromkeys(refs) if r]
+
+
+def _completed(el, refs: list[str]) -> str | None:
+    """A headline that markup split (`<p>main<div>——subtitle</div></p>` parses as two siblings): when
+    el's text starts a reference headline and the elements right after it spell the rest, the whole."""
+    k = key(string_of(el))
+    targets = [r for r in refs if len(r) > len(k) and r.startswith(k)]
+    if not k or not targets:
+        return None
+    lines, acc, node = text_lines(el), k, el
+    for _ in range(6):
+        piece = key(node.tail)
+        sib = node.getnext()
+        if sib is None:
+            break
+        if isinstance(sib.tag, str):
+            piece += key(string_of(sib))
+        if piece:
+            acc += piece
+            if not any(t.startswith(acc) for t in targets):
+                return None
+            if node.tail and node.tail.strip():
+                lines.append(node.tail.strip())
+            if isinstance(sib.tag, str):
+                lines += text_lines(sib)
+            if acc in targets:
+                return join_title_lines(lines)
+        node = sib
+    return None
 
 
 def _heading_before(body_el, stop):

@@ -280,12 +280,43 @@ def _comment_roots(root: etree._Element) -> list[etree._Element]:
     return out
 
 
+def _irregular_rows(best: list[Row], root: etree._Element, base: str) -> list[Row]:
+    """The best group plus rows of the same list that differ in shape: a row without its date, with an
+    extra badge or a date in another element, an alternating class. A row belongs when its unit (the
+    element that plays the part of the best rows' element) has their tag and one of their parents,
+    and holds no other title link. Returned in page order."""
+    # Sets of elements, not of id()s: lxml proxies are made on access, and a freed one's id is reused.
+    parents = {r.element.getparent() for r in best}
+    tags = {r.element.tag for r in best}
+    have = {r.url for r in best}
+    owned = {r.element for r in best}
+    extra: list[Row] = []
+    for r in _find_rows(root, base, dated=False):
+        if r.url in have:
+            continue
+        node = r.anchor
+        for _ in range(8):
+            if node is None or not isinstance(node.tag, str) or node.tag in STOP_TAGS:
+                break
+            if node.tag in tags and node.getparent() in parents:
+                if node not in owned and {urljoin(base, a.get("href").strip()) for a, t in _title_anchors(node)
+                                               if len(t) >= 8} <= {r.url}:
+                    extra.append(Row(node, r.anchor, r.url, r.title, _row_date(node, r.anchor) or date_from_url(r.url)))
+                    have.add(r.url)
+                break
+            node = node.getparent()
+    if not extra:
+        return best
+    order = {a: i for i, (a, _) in enumerate(_title_anchors(root))}
+    return sorted(best + extra, key=lambda r: order.get(r.anchor, 0))
+
+
 def find_items(root: etree._Element, url: str) -> list[dict]:
     """The article list of a parsed page (or fragment): [{url, title, date}] in page order."""
     base = _base_url(root, url)
     rows, score = _best_group(_find_rows(root, base, dated=True))
     if len(rows) >= 3 and score >= 1.5:
-        return _dedupe(rows)
+        return _dedupe(_irregular_rows(rows, root, base))
     # The visible page has no list of dated rows: a CMS may have left it inside a comment.
     for croot in _comment_roots(root):
         crows, cscore = _best_group(_find_rows(croot, base, dated=True))
