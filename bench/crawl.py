@@ -42,8 +42,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 PY = sys.executable
-# the govnews command's module (it moved from archive.cli to crawler.cli)
-CLI = "crawler.cli" if (REPO / "crawler" / "cli.py").exists() else "archive.cli"
+CLI = "crawler.cli"  # the govnews command's module
 
 
 def peer_available() -> bool:

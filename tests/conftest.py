@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def govnews(*args: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
     """Run the govnews command in a subprocess, as cron or a user would."""
-    done = subprocess.run([sys.executable, "-m", "archive.cli", *args], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO)
     if check and done.returncode != 0:
         raise AssertionError(f"govnews {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
@@ -67,7 +67,7 @@ def datasette_server():
 
     def start(db: Path, *extra: str) -> str:
         port = free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "archive.cli", "serve", "--db", str(db), "--port", str(port), *extra],
+        proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "serve", "--db", str(db), "--port", str(port), *extra],
                                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         procs.append(proc)
         base = f"http://127.0.0.1:{port}"

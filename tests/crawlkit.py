@@ -24,7 +24,7 @@ def crawl(server, name: str, db: Path, *args: str, check: bool = True) -> subpro
 
 def start_crawl(server, name: str, db: Path, *args: str) -> subprocess.Popen:
     site = server.sites[name]
-    return subprocess.Popen([sys.executable, "-m", "archive.cli", "crawl", "--site", name, "--base-url", site.base_url,
+    return subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", "--site", name, "--base-url", site.base_url,
                              "--db", str(db), *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 

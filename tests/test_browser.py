@@ -44,7 +44,7 @@ def browser(tmp_path):
 def test_search_read_and_download_in_a_browser(fixture_archive, tmp_path, browser):
     db = tmp_path / "archive.db"
     shutil.copy(fixture_archive, db)
-    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db)])
+    proc, base = start_server([sys.executable, "-m", "crawler.cli", "serve", "--db", str(db)])
     try:
         page = browser.new_page()
         page.goto(f"{base}/archive/articles")

@@ -75,7 +75,7 @@ def test_crawl_while_datasette_reads(tmp_path, datasette_server):
             t.start()
         try:
             crawl = subprocess.run(
-                [sys.executable, "-m", "archive.cli", "crawl", "--site", str(toml), "--base-url",
+                [sys.executable, "-m", "crawler.cli", "crawl", "--site", str(toml), "--base-url",
                  server.base_urls()["generated"], "--db", str(db), "--log-level", "WARNING",
                  "-s", f"GOVNEWS_WAL_MAX_BYTES={WAL_MAX}", "-s", "GOVNEWS_WAL_CHECK_INTERVAL=0.2"],
                 cwd=REPO, capture_output=True, text=True, timeout=600)

@@ -146,7 +146,7 @@ def test_quiet_under_cron_one_summary_line_and_a_log_file(fixture_server, tmp_pa
 def test_progress_line_on_a_terminal(fixture_server, tmp_path):
     site = fixture_server.sites[CZ]
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "archive.cli", "crawl", "--site", CZ, "--base-url", site.base_url,
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", "--site", CZ, "--base-url", site.base_url,
                              "--db", str(tmp_path / "a.db")], cwd=REPO, stdout=subprocess.PIPE, stderr=slave,
                             text=False)
     os.close(slave)

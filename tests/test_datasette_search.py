@@ -78,7 +78,7 @@ def stop(proc: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def served(fixture_archive):
     """`govnews serve` on the fixture archive: (base URL of the database, db path)."""
-    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(fixture_archive)])
+    proc, base = start_server([sys.executable, "-m", "crawler.cli", "serve", "--db", str(fixture_archive)])
     yield f"{base}/{fixture_archive.stem}", fixture_archive
     stop(proc)
 
@@ -252,7 +252,7 @@ def test_archived_html_is_never_rendered_as_html(fixture_archive, tmp_path):
         archive.save_article({"url": "https://evil.example.gov.cn/1", "site": "fixture-trs", "title": evil + "标题",
                               "body": "第一段" + evil + "\n<b>第二段</b>", "source": evil, "content_hash": "x",
                               "attachments": [{"url": "https://evil.example.gov.cn/a.pdf", "text": evil}]})
-    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db)])
+    proc, base = start_server([sys.executable, "-m", "crawler.cli", "serve", "--db", str(db)])
     try:
         pages = [get(f"{base}/archive/articles/" + tilde("https://evil.example.gov.cn/1")).decode(),
                  get(f"{base}/archive/articles?" + urllib.parse.urlencode({"_search": "标题"})).decode(),
@@ -289,7 +289,7 @@ def test_read_only(served):
 def test_public_serves_an_immutable_snapshot(fixture_archive, tmp_path):
     db = tmp_path / "archive.db"
     shutil.copy(fixture_archive, db)
-    argv = [sys.executable, "-m", "archive.cli", "serve", "--db", str(db), "--public"]
+    argv = [sys.executable, "-m", "crawler.cli", "serve", "--db", str(db), "--public"]
     proc, base = start_server(argv)
     try:
         info = {d["name"]: d for d in get_json(f"{base}/-/databases.json")}["archive"]
@@ -343,7 +343,7 @@ def test_changed_and_taken_down_articles(fixture_archive, tmp_path):
     changed, gone = add_versions_and_gone(db)
     with Archive(db):  # opening adds the gone facet column and the indexes
         pass
-    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db)])
+    proc, base = start_server([sys.executable, "-m", "crawler.cli", "serve", "--db", str(db)])
     try:
         rows = get_json(f"{base}/archive/changed.json?_shape=array")
         assert [(r["url"], r["version"]) for r in rows] == [(changed, 2), (changed, 1)]

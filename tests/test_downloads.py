@@ -40,7 +40,7 @@ def read_all(url: str) -> bytes:
 
 
 def test_full_table_csv_streams_every_row_with_bom(big_archive):
-    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(big_archive)])
+    proc, base = start_server([sys.executable, "-m", "crawler.cli", "serve", "--db", str(big_archive)])
     try:
         raw = read_all(f"{base}/big/articles.csv?_stream=1&_dl=1&_size=max")
     finally:
@@ -117,7 +117,7 @@ def test_export_csv_jsonl_xlsx_with_filters(fixture_archive, tmp_path):
 def test_export_shows_progress_on_a_terminal(fixture_archive, tmp_path):
     master, slave = os.openpty()
     try:
-        done = subprocess.run([sys.executable, "-m", "archive.cli", "export", "--db", str(fixture_archive),
+        done = subprocess.run([sys.executable, "-m", "crawler.cli", "export", "--db", str(fixture_archive),
                                "--out", str(tmp_path / "x.csv")], cwd=REPO, stdout=subprocess.PIPE,
                               stderr=slave, timeout=120)
         os.close(slave)
@@ -139,7 +139,7 @@ def test_export_shows_progress_on_a_terminal(fixture_archive, tmp_path):
 
 def test_paging_newest_first_visits_every_row_once(big_archive):
     """Thousands of articles share a date: page after page must still show each exactly once."""
-    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(big_archive)])
+    proc, base = start_server([sys.executable, "-m", "crawler.cli", "serve", "--db", str(big_archive)])
     try:
         for extra in ("", "&_search=%E6%94%BF%E5%8D%8F", "&site=s"):
             seen, url = [], f"{base}/big/articles.json?_size=100&_col=url&_nofacet=1{extra}"

@@ -71,7 +71,7 @@ def hostile_archive(path) -> str:
 def test_article_page_draws_no_script_link_and_no_dialog_fires(tmp_path, browser):  # noqa: F811
     db = tmp_path / "archive.db"
     url = hostile_archive(db)
-    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db)])
+    proc, base = start_server([sys.executable, "-m", "crawler.cli", "serve", "--db", str(db)])
     try:
         page = browser.new_page()
         dialogs: list[str] = []
@@ -112,7 +112,7 @@ def _sql_status(base: str, sql: str) -> tuple[int, str]:
 def test_plugin_functions_refuse_huge_input(tmp_path, public):
     db = tmp_path / "archive.db"
     hostile_archive(db)
-    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db),
+    proc, base = start_server([sys.executable, "-m", "crawler.cli", "serve", "--db", str(db),
                                *(["--public"] if public else [])])
     try:
         for fn in ("govnews_fts_text(printf('%.*c', 50000000, 'x'))", "govnews_match(printf('%.*c', 5000000, 'x'))",
@@ -185,7 +185,7 @@ def test_datasette_csv_never_carries_a_live_formula(tmp_path):
 
     db = tmp_path / "archive.db"
     formula_archive(db)
-    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db)])
+    proc, base = start_server([sys.executable, "-m", "crawler.cli", "serve", "--db", str(db)])
     try:
         def titles(query: str) -> list[str]:
             with urllib.request.urlopen(f"{base}/archive/articles.csv?_size=max{query}", timeout=60) as r:
@@ -204,7 +204,7 @@ def test_post_is_405_not_500(tmp_path):
 
     db = tmp_path / "archive.db"
     hostile_archive(db)
-    proc, base = start_server([sys.executable, "-m", "archive.cli", "serve", "--db", str(db)])
+    proc, base = start_server([sys.executable, "-m", "crawler.cli", "serve", "--db", str(db)])
     try:
         for path in ("/archive/latest", "/archive/search?q=x", "/archive/articles"):
             with pytest.raises(urllib.error.HTTPError) as err:
@@ -222,7 +222,7 @@ def test_serve_on_a_file_that_is_not_sqlite_exits_2_with_one_line(tmp_path, cont
 
     bad = tmp_path / "x.db"
     bad.write_bytes(content)
-    done = subprocess.run([sys.executable, "-m", "archive.cli", "serve", "--db", str(bad), "--port", "0"],
+    done = subprocess.run([sys.executable, "-m", "crawler.cli", "serve", "--db", str(bad), "--port", "0"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "not an SQLite database" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr

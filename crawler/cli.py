@@ -1,0 +1,232 @@
+"""The `govnews` command: crawling commands here, the archive's own commands (archive.cli) mounted in.
+
+A thin click layer, each command one library call.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from archive.cli import cli as archive_cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@click.group()
+@click.version_option(package_name="govnews-archive")
+def cli() -> None:
+    """Archive Chinese government news sites into SQLite and serve them with Datasette."""
+
+
+for _name, _command in archive_cli.commands.items():
+    cli.add_command(_command, _name)
+
+
+def _page_url(path: Path, url: str | None) -> str:
+    return url or path.resolve().as_uri()
+
+
+def _print_json(obj: object) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=1))
+
+
+def _fixture_server():
+    """The authored fixture sites live in the source checkout (fixtures/), not in the installed package."""
+    try:
+        from fixtures.server import FixtureServer, all_sites
+    except ImportError:
+        if not (REPO / "fixtures" / "server.py").is_file():
+            click.echo("govnews: the fixture sites come with a source checkout of govnews-archive "
+                       "(run `make demo` there)", err=True)
+            raise SystemExit(2) from None
+        sys.path.insert(0, str(REPO))
+        from fixtures.server import FixtureServer, all_sites
+    return FixtureServer, all_sites
+
+
+@cli.command()
+@click.argument("page", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", help="The URL the page was served from (resolves relative links).")
+def extract(page: Path, url: str | None) -> None:
+    """Extract the article record from a saved PAGE and print it as JSON."""
+    from crawler.extract import extract_article
+
+    record = extract_article(_page_url(page, url), page.read_bytes(), None)
+    out = dict(record)
+    # The command-line shape lists attachment and image URLs; the full pairs stay under *_links.
+    out["attachment_links"] = record.get("attachments", [])
+    out["attachments"] = [a["url"] for a in record.get("attachments", [])]
+    out["image_links"] = record.get("images", [])
+    out["images"] = [i["url"] for i in record.get("images", [])]
+    _print_json(out)
+
+
+@cli.command()
+@click.argument("page", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", help="The URL the listing page was served from.")
+def links(page: Path, url: str | None) -> None:
+    """Print the article list and the next page of a saved listing PAGE as JSON."""
+    from crawler.listing import extract_listing
+
+    _print_json(extract_listing(_page_url(page, url), page.read_bytes(), None))
+
+
+def _size(value: str) -> int:
+    """A byte count with an optional K/M/G suffix (powers of 1024)."""
+    v = value.strip().upper().removesuffix("B")
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(v[-1:], 1)
+    try:
+        return int(float(v[:-1] if mult > 1 else v) * mult)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a size (e.g. 500M, 1G)") from None
+
+
+@cli.command()
+@click.option("--site", "site_name", required=True, help="Site definition name (see `govnews sites`) or a .toml path.")
+@click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Archive file (created if missing).")
+@click.option("--base-url", help="Base URL for a fixture site (printed by `govnews fixtures serve`).")
+@click.option("--full", is_flag=True, help="Walk every listing page, not only up to the first fully archived one.")
+@click.option("--pages", type=click.IntRange(min=1), help="Walk at most N listing pages per section.")
+@click.option("--refresh", is_flag=True, help="Re-request archived articles (conditionally: unchanged ones cost a 304).")
+@click.option("--warc-dir", type=click.Path(file_okay=False, path_type=Path), help="Where WARC files go [default: <db stem>-warc/].")
+@click.option("--warc-max-size", default="1G", show_default=True, help="Start a new WARC file past this size.")
+@click.option("--attachment-max-size", default="50M", show_default=True, help="Skip attachments larger than this.")
+@click.option("--operator", envvar="GOVNEWS_OPERATOR", help="Who runs the crawl (written into each WARC's warcinfo).")
+@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), help="Per-run log files [default: <db stem>-logs/].")
+@click.option("--progress/--no-progress", default=None, help="Live progress line on stderr [default: when stderr is a terminal].")
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
+@click.option("--log-level", default="WARNING", show_default=True, help="What reaches stderr (the log file gets INFO).")
+def crawl(site_name: str, db: Path, base_url: str | None, full: bool, pages: int | None, refresh: bool,
+          warc_dir: Path | None, warc_max_size: str, attachment_max_size: str, operator: str | None,
+          log_dir: Path | None, progress: bool | None, settings: tuple[str, ...], log_level: str) -> None:
+    """Crawl a site into the archive at DB: only what is new, keeping every raw response in WARC.
+
+    \b
+    Exit codes:
+      0   ok
+      1   partial: finished with errors (counted by kind in crawl_runs.errors), or interrupted
+      2   usage or configuration error
+      75  another crawl holds this archive's lock (try again later)
+    """
+    from crawler.run import EXIT_LOCKED, EXIT_USAGE, Locked, crawl_site, exit_code, summary_line
+    from crawler.sites import SiteError, load_site
+
+    try:
+        site = load_site(site_name, base_url)
+    except SiteError as e:
+        click.echo(f"govnews crawl: {e}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    overrides: dict[str, object] = {
+        "GOVNEWS_FULL": full, "GOVNEWS_REFRESH": refresh, "GOVNEWS_MAX_PAGES": pages or 0,
+        "GOVNEWS_WARC_MAX_SIZE": _size(warc_max_size), "GOVNEWS_ATTACHMENT_MAXSIZE": _size(attachment_max_size),
+    }
+    for key, value in (("GOVNEWS_WARC_DIR", warc_dir), ("GOVNEWS_LOG_DIR", log_dir), ("GOVNEWS_OPERATOR", operator),
+                       ("GOVNEWS_PROGRESS", progress)):
+        if value is not None:
+            overrides[key] = str(value) if isinstance(value, Path) else value
+    for pair in settings:
+        if "=" not in pair:
+            click.echo(f"govnews crawl: -s takes NAME=VALUE, got {pair!r}", err=True)
+            raise SystemExit(EXIT_USAGE)
+        k, v = pair.split("=", 1)
+        overrides[k] = v
+    try:
+        summary = crawl_site(site, db, overrides, stderr_level=log_level.upper())
+    except Locked as e:
+        click.echo(f"govnews crawl: {e}; exiting", err=True)
+        raise SystemExit(EXIT_LOCKED) from None
+    click.echo(summary_line(site.name, summary))
+    raise SystemExit(exit_code(summary))
+
+
+@cli.command()
+def sites() -> None:
+    """List the site definitions and their sections."""
+    from crawler.sites import load_site, site_names
+
+    for name in site_names():
+        site = load_site(name, "http://127.0.0.1/" if name.startswith("fixture") else None)
+        click.echo(f"{name}\t{site.title}" + ("\t(fixture)" if site.fixture else f"\t{site.base_url}"))
+        for s in site.sections:
+            click.echo(f"  {s.name}\t{'' if site.fixture else s.url}")
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--url", help="For a saved page: the URL it was served from.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+def probe(target: str, url: str | None, as_json: bool) -> None:
+    """Show what the listing walker sees on TARGET (a URL or a saved page): mechanism, items, next page."""
+    from crawler.listing.probe import describe
+    from crawler.listing.probe import probe as run_probe
+
+    result = run_probe(target, url)
+    click.echo(json.dumps(result, ensure_ascii=False, indent=1) if as_json else describe(result))
+
+
+@cli.group()
+def fixtures() -> None:
+    """The authored fixture sites (local mirrors for tests and the demo)."""
+
+
+@fixtures.command("serve")
+def fixtures_serve() -> None:
+    """Serve every fixture site on 127.0.0.1 and print each site's base URL; Ctrl-C stops."""
+    import time
+
+    FixtureServer, all_sites = _fixture_server()
+    with FixtureServer(all_sites()) as server:
+        for name, url in server.base_urls().items():
+            click.echo(f"{name}\t{url}")
+        sys.stdout.flush()
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+@cli.command()
+@click.option("--db", default="demo.db", show_default=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Crawl and summarize, then exit without serving.")
+def demo(db: Path, port: int, no_serve: bool) -> None:
+    """Serve the fixture sites, crawl them all into DB, and serve the archive with Datasette."""
+    import shutil
+    import subprocess
+
+    from archive.serve import datasette_argv
+    from archive.store import Archive, data_dir
+
+    FixtureServer, all_sites = _fixture_server()
+    # Fixture ports change from run to run, and so would every article URL: start from an empty demo archive.
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    for what in ("warc", "logs"):  # its raw captures and run logs go with it
+        shutil.rmtree(data_dir(db, what), ignore_errors=True)
+    worst = 0
+    with FixtureServer(all_sites()) as server:
+        for name, url in server.base_urls().items():
+            click.echo(f"crawling {name} at {url}")
+            done = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--site", name,
+                                   "--base-url", url, "--db", str(db), "--log-level", "WARNING"])
+            worst = max(worst, done.returncode)
+        with Archive(db) as archive:
+            counts = archive.counts()
+        click.echo(f"{db}: {counts['articles']} articles, {counts['attachments']} attachments, "
+                   f"{counts['crawl_runs']} crawl runs")
+        if no_serve:
+            raise SystemExit(worst)
+        click.echo(f"Datasette: http://127.0.0.1:{port}/  (Ctrl-C stops)")
+        try:
+            subprocess.run(datasette_argv(db, "127.0.0.1", port))
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    cli()
