@@ -1,1 +1,1 @@
-"""Scrapy project for govnews-archive: spiders, extraction, pipelines and site definitions."""
+"""Scrapy project for govnews-archive: spiders, walk, frontier, writer, extraction and site definitions."""

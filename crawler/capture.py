@@ -3,7 +3,8 @@
 A downloader middleware placed below HttpCompressionMiddleware, RedirectMiddleware and RetryMiddleware
 (see settings.DOWNLOADER_MIDDLEWARES), so it sees each raw response — every redirect hop, every
 retried 5xx, robots.txt — before anything decodes or replaces it. It stores the capture pointer in
-request.meta["govnews_capture"] for the spider side to save next to what it extracts.
+request.meta["govnews_capture"] for the spider side to save next to what it extracts, and hands the
+capture's index row to the archive writer (crawler.writer), the one component that writes SQLite.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from urllib.parse import urlsplit
 from scrapy import Request, signals
 from scrapy.http import Response
 
-from archive.store import Archive, data_dir
+from archive.store import data_dir
 from archive.warc import DEFAULT_MAX_SIZE, Exchange, WarcWriter, payload_digest
+from crawler.writer import ArchiveWriter
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +40,11 @@ class WarcCaptureMiddleware:
     def __init__(self, crawler) -> None:
         s = crawler.settings
         self.crawler = crawler
-        self.db = s.get("GOVNEWS_DB")
-        self.run_id = s.getint("GOVNEWS_RUN_ID") or None
-        self.directory = Path(s.get("GOVNEWS_WARC_DIR") or data_dir(self.db, "warc"))
+        self.archive_writer = ArchiveWriter.of(crawler)
+        self.directory = Path(s.get("GOVNEWS_WARC_DIR") or data_dir(s.get("GOVNEWS_DB"), "warc"))
         self.max_size = s.getint("GOVNEWS_WARC_MAX_SIZE", DEFAULT_MAX_SIZE)
-        site = s.get("GOVNEWS_SITE")
-        self.site_name = getattr(site, "name", "crawl")
-        self.info = {
-            "software": f"govnews-archive/{version('govnews-archive')} (warcio/{version('warcio')}, "
-                        f"Scrapy/{version('scrapy')})",
-            "operator": s.get("GOVNEWS_OPERATOR") or "unknown (set --operator)",
-            "robots": "obey" if s.getbool("ROBOTSTXT_OBEY") else "ignore",
-            "http-header-user-agent": s.get("USER_AGENT"),
-            "isPartOf": self.site_name,
-            "description": f"govnews-archive crawl run {self.run_id} of site {self.site_name}",
-            "govnews-crawl-run": str(self.run_id),
-        }
+        self.settings = s
         self.writer: WarcWriter | None = None
-        self.archive: Archive | None = None
         crawler.signals.connect(self.close, signal=signals.spider_closed)
 
     @classmethod
@@ -63,15 +52,27 @@ class WarcCaptureMiddleware:
         return cls(crawler)
 
     def _open(self) -> None:
-        self.archive = Archive(self.db)
+        s, run_id = self.settings, self.archive_writer.run_id
+        site = getattr(self.crawler.spider, "site", None)
+        site_name = site.name if site else "crawl"
+        info = {
+            "software": f"govnews-archive/{version('govnews-archive')} (warcio/{version('warcio')}, "
+                        f"Scrapy/{version('scrapy')})",
+            "operator": s.get("GOVNEWS_OPERATOR") or "unknown (set --operator)",
+            "robots": "obey" if s.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "http-header-user-agent": s.get("USER_AGENT"),
+            "isPartOf": site_name,
+            "description": f"govnews-archive crawl run {run_id} of site {site_name}",
+            "govnews-crawl-run": str(run_id),
+        }
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-        prefix = f"{self.site_name}-r{self.run_id or 0:06d}-{stamp}"
-        self.writer = WarcWriter(self.directory, prefix, self.info, self.max_size)
+        prefix = f"{site_name}-r{run_id or 0:06d}-{stamp}"
+        self.writer = WarcWriter(self.directory, prefix, info, self.max_size)
 
     def process_response(self, request: Request, response: Response) -> Response:
         if self.writer is None:
             self._open()
-        assert self.writer is not None and self.archive is not None
+        assert self.writer is not None
         body = response.body
         status = response.status
         try:
@@ -93,10 +94,10 @@ class WarcCaptureMiddleware:
         # error body is not worth pointing back to).
         original = None
         if 200 <= status < 300 and body:
-            original = self.archive.original_capture(payload_digest(body))
+            original = self.archive_writer.original_capture(payload_digest(body))
         capture = self.writer.write(ex, revisit_of=original)
         mime = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip() or None
-        self.archive.save_capture(self.run_id, request.url, request.meta.get("govnews_kind", "robots" if
+        self.archive_writer.save_capture(request.url, request.meta.get("govnews_kind", "robots" if
                                   request.url.endswith("/robots.txt") else None), status, mime, len(body), capture)
         request.meta["govnews_capture"] = capture.pointer()
         stats = self.crawler.stats
@@ -108,5 +109,3 @@ class WarcCaptureMiddleware:
         if self.writer is not None:
             self.writer.close()
             self.crawler.stats.set_value("govnews/warc_files", list(self.writer.files))
-        if self.archive is not None:
-            self.archive.close()

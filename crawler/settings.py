@@ -45,43 +45,38 @@ LOG_INSTALL_ROOT_HANDLER = True
 HTTPERROR_ALLOW_ALL = False
 
 ITEM_PIPELINES = {
-    "crawler.pipelines.ArchivePipeline": 300,
+    "crawler.writer.ArchiveWriter": 300,  # the one pipeline: every archive write of a crawl
 }
 
-# Fault tolerance (crawler/middlewares.py). Spider middlewares: output hooks run from the highest
+# Fault tolerance (crawler/middlewares/). Spider middlewares: output hooks run from the highest
 # number (nearest the spider) down; input hooks from the lowest (after HttpErrorMiddleware at 50).
+# What to fetch and where a walk stops are the spider's (crawler.frontier, crawler.walk), not theirs.
 SPIDER_MIDDLEWARES = {
-    "crawler.middlewares.ResponseCheckMiddleware": 60,
-    # Canonical URLs first (nearest the spider), so every later component (incremental crawling
-    # included) sees the one URL an article is archived under.
-    "crawler.middlewares.ListingGuardMiddleware": 970,
-    "crawler.middlewares.LinkPolicyMiddleware": 980,
-    # Incremental crawling (crawler/incremental.py): what to fetch, where a listing walk stops; it sees
-    # the spider's output after the link policy made URLs canonical, and only listing requests let pass.
-    "crawler.incremental.IncrementalMiddleware": 930,
+    "crawler.middlewares.response_check.ResponseCheckMiddleware": 60,
+    "crawler.middlewares.link_policy.LinkPolicyMiddleware": 980,
 }
 # Downloader middlewares: response hooks run from the highest number (nearest the network) down, so the
 # redirect guard sees a 3xx before RedirectMiddleware (600) and the gzip guard sees the raw body before
 # HttpCompressionMiddleware (590).
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.RetryAfterMiddleware": 550,
-    "crawler.middlewares.GzipGuardMiddleware": 595,
-    "crawler.middlewares.RedirectGuardMiddleware": 610,
+    "crawler.middlewares.retry_after.RetryAfterMiddleware": 550,
+    "crawler.middlewares.gzip_guard.GzipGuardMiddleware": 595,
+    "crawler.middlewares.redirect_guard.RedirectGuardMiddleware": 610,
     # Raw captures (crawler/capture.py): nearest the network, below Retry (550), HttpCompression (590),
     # Redirect (600) and the guards, so every response is written to WARC exactly as received — each
     # redirect hop and retried attempt, body still content-encoded.
     "crawler.capture.WarcCaptureMiddleware": 950,
 }
 EXTENSIONS = {
-    "crawler.middlewares.ErrorStats": 500,
-    "crawler.middlewares.WalCheckpoint": 510,
+    "crawler.extensions.error_stats.ErrorStats": 500,
+    "crawler.extensions.wal_checkpoint.WalCheckpoint": 510,
     "crawler.progress.ProgressLine": 520,
 }
 # Same article under many URLs (session ids, tracking parameters, index.html vs /): one fingerprint.
-REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.CanonicalFingerprinter"
+REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalFingerprinter"
 GOVNEWS_EXTRACT_PROCESSES = 0  # >0: extract articles in that many worker processes (bulk crawls)
-GOVNEWS_MAX_LISTING_PAGES = 5000  # deeper pager walks are cut (a calendar trap that never repeats)
+GOVNEWS_MAX_LISTING_PAGES = 5000  # the one page cap: deeper walks are cut (a calendar trap that never repeats)
 GOVNEWS_RETRY_AFTER_MAX = 60  # seconds; a server asking for longer is given up on for this run
 GOVNEWS_WAL_MAX_BYTES = 8 * 1024 * 1024  # -wal over this is checkpointed (TRUNCATE) within a second
 GOVNEWS_WAL_CHECK_INTERVAL = 1.0

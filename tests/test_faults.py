@@ -18,7 +18,9 @@ from types import SimpleNamespace
 import pytest
 from lxml import html as lxml_html
 
-from crawler.middlewares import canonical_url, clean_url, looks_binary, retry_after_seconds
+from crawler.middlewares.response_check import looks_binary
+from crawler.middlewares.retry_after import retry_after_seconds
+from crawler.urls import canonical_url, clean_url
 from fixtures import faults as F
 from fixtures.sites.hostile import ARCHIVED_FAULTS, ENCODED, FAULTY, XSS_TEXT, XSS_TITLE, hostile_servers
 from tests.conftest import govnews

@@ -1,12 +1,19 @@
 """The generic news spider: walk every section listing, every listing page, every article.
 
-It stays thin: listing and article extraction are pure functions (crawler.listing, crawler.extract),
-and everything it yields is written by crawler.pipelines.ArchivePipeline.
+It owns every callback; what it fetches and when a walk stops are decided by pure components it asks:
+crawler.walk (the walk controller), crawler.frontier (fetch, skip, re-check), crawler.listing and
+crawler.extract (extraction). What it yields are crawler.items, all written by the one pipeline.
+
+`scrapy crawl news -a site=NAME [-a base_url=URL] -s GOVNEWS_DB=archive.db` runs it without the
+govnews command (no lock, no per-run log file: `govnews crawl` adds those).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import hashlib
+import re
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -16,77 +23,224 @@ from twisted.python.failure import Failure
 from archive.store import utcnow
 from crawler.errors import error_kind
 from crawler.extractpool import Extractor
+from crawler.frontier import GONE_STATUSES, Fetch, Frontier
+from crawler.items import Article, AttachmentFile, CrawlError, ListingPage, Missing, NotModified, WalkEnded
 from crawler.listing import extract_listing
 from crawler.listing.shell import ANTI_BOT_STATUS
-from crawler.listing.walk import SectionWalk
-from crawler.sites import Section, Site
+from crawler.sites import Section, Site, load_site
+from crawler.urls import canonical_url, clean_url, link_refusal
+from crawler.walk import Ending, WalkController
+from crawler.writer import ArchiveWriter
+
+INDEX_NAME = re.compile(r"/(index|default)(_\d+)?\.(s?html?|jsp|aspx?|php)$", re.I)
+
+
+def _norm(url: str) -> str:
+    """scheme://host/path of a URL with a trailing index file name, page number and slash removed."""
+    p = urlsplit(url)
+    path = INDEX_NAME.sub("/", p.path or "/").rstrip("/")
+    return f"{p.scheme}://{p.netloc.lower()}{path}"
 
 
 class NewsSpider(scrapy.Spider):
     name = "news"
 
-    def __init__(self, site: Site, *args, **kwargs) -> None:
+    def __init__(self, site: Site | str, *args, base_url: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.site = site
-        self.allowed_domains = list(site.allowed_hosts)
-        self.walks: dict[str, SectionWalk] = {}
+        self.site = load_site(site, base_url) if isinstance(site, str) else site
+        self.allowed_domains = list(self.site.allowed_hosts)
         self.extractor = Extractor()
+        self.walk: WalkController | None = None
+        self.frontier: Frontier | None = None
+        self.listing_urls: set[str] = set()
+        base = urlsplit(self.site.base_url)
+        self.index_urls = {_norm(self.site.base_url), _norm(f"{base.scheme}://{base.netloc}/"),
+                           *(_norm(s.url) for s in self.site.sections)}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.extractor = Extractor.from_settings(crawler.settings)  # inline, or worker processes
+        s = crawler.settings
+        spider.extractor = Extractor.from_settings(s)  # inline, or worker processes
+        spider.walk = WalkController(max_pages=s.getint("GOVNEWS_MAX_LISTING_PAGES", 5000),
+                                     pages=s.getint("GOVNEWS_MAX_PAGES") or None, full=s.getbool("GOVNEWS_FULL"))
+        spider.attachment_maxsize = s.getint("GOVNEWS_ATTACHMENT_MAXSIZE", 50 * 1024 * 1024)
+        spider.refresh, spider.attachments = s.getbool("GOVNEWS_REFRESH"), s.getbool("GOVNEWS_ATTACHMENTS", True)
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
 
+    # -- start ----------------------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        state = ArchiveWriter.of(self.crawler).open_run(self.site)  # read once, at the run's start
+        self.frontier = Frontier(state, refresh=self.refresh, attachments=self.attachments)
         for section in self.site.sections:
-            self.walks[section.name] = walk = SectionWalk(section.name)
-            walk.start(section.url)
-            yield self.listing_request({"url": section.url, "method": "GET"}, section, page=1)
+            yield self.listing_request(self.walk.start(section.name, section.url), section, page=1)
+        for fetch in self.frontier.at_start():
+            yield self.fetch_request(fetch)
 
     def listing_request(self, req: dict, section: Section, page: int) -> scrapy.Request:
-        # 202/412 answers are anti-bot challenges: let them reach parse_listing, which reports them.
+        # dont_filter: the walk controller already dedupes a walk's listing requests (a dropped one
+        # would leave the walk waiting). 202/412 answers are anti-bot challenges: parse_listing reports them.
         return scrapy.Request(req["url"], method=req.get("method") or "GET", body=req.get("body"),
-                              headers=req.get("headers") or None, callback=self.parse_listing, errback=self.on_error,
-                              cb_kwargs={"section": section, "page": page},
+                              headers=req.get("headers") or None, callback=self.parse_listing,
+                              errback=self.listing_failed, dont_filter=True, cb_kwargs={"section": section, "page": page},
                               meta={"govnews_kind": "listing", "section": section.name, "listing_request": req,
                                     "handle_httpstatus_list": list(ANTI_BOT_STATUS)})
 
-    def parse_listing(self, response: Response, section: Section, page: int):
+    def fetch_request(self, fetch: Fetch) -> scrapy.Request:
+        """The request for a frontier decision: a new article, a known one re-checked, an attachment."""
+        section = self._section(fetch.section)
+        if fetch.check == "attachment":
+            return scrapy.Request(fetch.url, callback=self.parse_attachment, errback=self.attachment_failed,
+                                  meta={"govnews_kind": "attachment", "section": fetch.section,
+                                        "download_maxsize": self.attachment_maxsize})
+        meta = {"govnews_kind": "article", "section": section.name, "govnews_url": fetch.url}
+        if fetch.check is None:
+            return scrapy.Request(fetch.url, callback=self.parse_article, errback=self.on_error, meta=meta,
+                                  cb_kwargs={"section": section, "list_item": {"url": fetch.url}})
+        meta["govnews_check"] = fetch.check
+        if fetch.archived:  # 304 and gone answers reach parse_known; for a page never archived a 404 is an error
+            meta["handle_httpstatus_list"] = [304, *GONE_STATUSES]
+        # dont_filter: several gone articles may redirect to the same home page; each must be seen.
+        return scrapy.Request(fetch.url, callback=self.parse_known, errback=self.on_error, dont_filter=True,
+                              headers=fetch.headers or None, meta=meta,
+                              cb_kwargs={"section": section, "list_item": {"url": fetch.url}})
+
+    def _section(self, name: str | None) -> Section:
+        """The site's section of that name; the first section for one the definition no longer has."""
+        return next((s for s in self.site.sections if s.name == name), self.site.sections[0])
+
+    # -- listings -------------------------------------------------------------------------------------
+    def parse_listing(self, response: Response, section: Section, page: int) -> Iterator:
         hints = {**section.listing, "request": response.meta.get("listing_request"), "status": response.status}
         listing = extract_listing(response.url, response.body, response.headers, hints=hints)
-        items = listing.get("items") or []
-        yield {"kind": "listing", "section": section.name, "url": response.url, "page": page,
-               "items": items, "mechanism": listing.get("mechanism"), "total_pages": listing.get("total_pages")}
+        self.listing_urls.add(_norm(response.url))
+        items, links, refused = self._listed_items(listing.get("items") or [])
+        for url, kind in refused:
+            yield CrawlError(section.name, url, kind, "article")
+        yield ListingPage(section.name, response.url, page, items, listing.get("mechanism"), listing.get("total_pages"))
         if listing.get("shell") and not items:
-            yield {"kind": "error", "section": section.name, "url": response.url, "error": "needs_browser",
-                   "detail": listing["shell"]}
+            yield CrawlError(section.name, response.url, "needs_browser", "listing", listing["shell"])
         elif not items and page == 1 and not (listing.get("next_page") or listing.get("requests")):
-            yield {"kind": "error", "section": section.name, "url": response.url, "error": "empty_listing"}
-        for item in items:
-            yield scrapy.Request(item["url"], callback=self.parse_article, errback=self.on_error,
-                                 cb_kwargs={"section": section, "list_item": item},
-                                 meta={"govnews_kind": "article", "section": section.name})
-        walk = self.walks[section.name]
-        for req in walk.follow(response.url, listing, first=page == 1):
+            yield CrawlError(section.name, response.url, "empty_listing", "listing")
+        for item, link in zip(items, links, strict=True):
+            fetch = self.frontier.listed(item["url"], section.name)
+            if fetch is not None:  # requested as linked (cleaned), archived under the canonical URL
+                request = self.fetch_request(fetch)
+                request.cb_kwargs["list_item"] = item
+                yield request.replace(url=link) if link != request.url else request
+            else:
+                self.crawler.stats.inc_value("govnews/articles_skipped")
+        urls = [i["url"] for i in items]
+        step = self.walk.listing(section.name, response.url, page, listing, all_known=self.frontier.all_known(urls),
+                                 may_stop_early=self.frontier.walk_was_complete(section.name))
+        for kind in step.errors:
+            yield CrawlError(section.name, response.url, kind, "listing")
+        for req in step.requests:
             yield self.listing_request(req, section, page + 1)
-        if walk.stopped:
-            self.logger.info("section %s: walk stopped after %d pages (%s)", section.name, len(walk.pages), walk.stopped)
+        if step.ended:
+            yield from self._walk_ended(step.ended)
 
-    async def parse_article(self, response: Response, section: Section, list_item: dict):
+    def _listed_items(self, items: list[dict]) -> tuple[list[dict], list[str], list[tuple[str, str]]]:
+        """Listed items under their canonical URLs, once each, with the (cleaned) link to request;
+        refused links (off-site, not http) apart, with their error kind."""
+        kept, links, refused, seen = [], [], [], set()
+        for item in items:
+            kind = link_refusal(item.get("url") or "", self.allowed_domains)
+            if kind:
+                refused.append((item.get("url") or "", kind))
+                continue
+            url = canonical_url(item["url"])
+            if url not in seen:
+                seen.add(url)
+                kept.append({**item, "url": url})
+                links.append(clean_url(item["url"]))
+        return kept, links, refused
+
+    def listing_failed(self, failure: Failure) -> Iterator:
+        yield from self.on_error(failure)
+        ended = self.walk.failed(failure.request.meta["section"])
+        if ended:
+            yield from self._walk_ended(ended)
+
+    def _walk_ended(self, ended: Ending) -> Iterator:
+        yield WalkEnded(ended.section, ended.stop, ended.complete, ended.reached_end, ended.listed)
+        self.logger.info("section %s: walk ended after %d pages (%s)", ended.section,
+                         len(self.walk.walks[ended.section].pages), ended.stop)
+        if ended.complete and ended.reached_end:
+            # Re-check what the section stopped listing: still resolving means unlisted, not gone.
+            unlisted = self.frontier.unlisted(ended.section, ended.listed)
+            for fetch in self.frontier.recheck_unlisted(ended.section, unlisted):
+                yield self.fetch_request(fetch)
+
+    # -- articles -------------------------------------------------------------------------------------
+    async def parse_article(self, response: Response, section: Section, list_item: dict) -> AsyncIterator:
         overrides = {**self.site.overrides, **section.overrides}
         record = await self.extractor.extract(response.url, response.body, response.headers, overrides or None)
         if not (record.get("title") or list_item.get("title")) or not record.get("body"):
-            yield {"kind": "error", "section": section.name, "url": response.url, "error": "empty_article"}
+            yield CrawlError(section.name, response.url, "empty_article", "article")
             return
         record.update(site=self.site.name, http_status=response.status, fetched_at=utcnow(),
                       list_title=list_item.get("title"), list_date=list_item.get("date"))
         record["title"] = record.get("title") or list_item.get("title")
         record["published"] = record.get("published") or list_item.get("date")
-        yield {"kind": "article", "section": section.name, "record": record}
+        # Stored under the canonical URL of the listed link, wherever a redirect ended.
+        record["url"] = response.meta.get("govnews_url") or canonical_url(response.request.url)
+        # Where its raw capture is, and what to send for a conditional refetch.
+        record.update(response.meta.get("govnews_capture") or {})
+        for header, key in (("ETag", "etag"), ("Last-Modified", "last_modified")):
+            value = response.headers.get(header)
+            record[key] = value.decode("latin-1") if value else None
+        yield Article(section.name, record)
+        urls = [a.get("url") for a in record.get("attachments") or []]
+        for fetch in self.frontier.attachment_fetches(urls, section.name):
+            yield self.fetch_request(fetch)
 
-    def on_error(self, failure: Failure):
+    async def parse_known(self, response: Response, section: Section, list_item: dict) -> AsyncIterator:
+        """A known article re-checked: 304, gone (404/410, or redirected to an index page), or a new copy."""
+        asked = response.meta.get("govnews_url") or (response.meta.get("redirect_urls") or [response.url])[0]
+        if response.status == 304:
+            yield NotModified(section.name, asked)
+            return
+        if self.frontier.is_archived(asked) and (response.status in GONE_STATUSES or
+                                                 self._redirected_to_index(response)):
+            status = response.status if response.status in GONE_STATUSES else \
+                (response.meta.get("redirect_reasons") or [302])[0]
+            yield Missing(section.name, asked, status, response.url)
+            return
+        async for out in self.parse_article(response, section, list_item):
+            yield out
+
+    def _redirected_to_index(self, response: Response) -> bool:
+        if not response.meta.get("redirect_urls"):
+            return False
+        final = _norm(response.url)
+        if final in self.index_urls or final in self.listing_urls:
+            return True
+        # page N of a section listing, e.g. /ns_class/zxzx/3
+        return any(final.startswith(s + "/") and final[len(s) + 1:].isdigit() for s in self.index_urls)
+
+    # -- attachments ----------------------------------------------------------------------------------
+    def parse_attachment(self, response: Response) -> Iterator:
+        body = response.body
+        mime = (response.headers.get("Content-Type") or b"").decode("latin-1").split(";")[0].strip() or None
+        asked = (response.meta.get("redirect_urls") or [response.url])[0]
+        yield AttachmentFile(response.meta.get("section"), asked, "ok", mime, len(body),
+                             hashlib.sha256(body).hexdigest(), dict(response.meta.get("govnews_capture") or {}))
+
+    def attachment_failed(self, failure: Failure) -> Iterator:
         request = failure.request
-        yield {"kind": "error", "section": request.meta.get("section"), "url": request.url,
-               "error": error_kind(failure), "what": request.meta.get("govnews_kind")}
+        section = request.meta.get("section")
+        kind = error_kind(failure)
+        too_large = kind == "too_large" or "max size" in str(failure.value).lower()
+        yield AttachmentFile(section, request.url, "too_large" if too_large else kind)
+        if not too_large:
+            # A 4xx is the site's own dead link (counted, not a failure); a 5xx or timeout is ours to retry.
+            error = "attachment_missing" if kind.startswith("http_4") else f"attachment_{kind}"
+            yield CrawlError(section, request.url, error, "attachment")
+
+    # -- errors ---------------------------------------------------------------------------------------
+    def on_error(self, failure: Failure) -> Iterator:
+        request = failure.request
+        yield CrawlError(request.meta.get("section"), request.url, error_kind(failure),
+                         request.meta.get("govnews_kind"))

@@ -1,0 +1,29 @@
+"""Never request off-site or non-http links; request the clean URL, remember the canonical one."""
+
+from __future__ import annotations
+
+from scrapy import Request
+from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+
+from crawler.items import CrawlError
+from crawler.urls import canonical_url, clean_url, link_refusal
+
+
+class LinkPolicyMiddleware(BaseSpiderMiddleware):
+    """Every article and listing request the spider yields: refused (a counted bad_link or offsite_link
+    error instead) when it is not http(s) or not on an allowed host; otherwise sent to the clean URL
+    with meta["govnews_url"], the canonical URL the article is archived under."""
+
+    def get_processed_request(self, request: Request, response) -> Request | CrawlError | None:
+        kind = request.meta.get("govnews_kind")
+        # Start requests are the site definition's section URLs, asked for exactly as written, and
+        # archived URLs re-checked: only links found on pages are policed.
+        if kind not in ("article", "listing") or response is None:
+            return request
+        allowed = getattr(self.crawler.spider, "allowed_domains", None) or []
+        refusal = link_refusal(request.url, allowed)
+        if refusal:
+            return CrawlError(request.meta.get("section"), request.url, refusal, kind)
+        meta = {**request.meta, "govnews_url": request.meta.get("govnews_url") or canonical_url(request.url)}
+        clean = clean_url(request.url)
+        return request.replace(url=clean, meta=meta) if clean != request.url else request.replace(meta=meta)

@@ -1,0 +1,224 @@
+"""The archive writer: the crawl's one item pipeline and the one owner of its SQLite connection.
+
+One per crawl (`ArchiveWriter.of(crawler)`; Scrapy builds it as the item pipeline): it opens the archive once (migrations and index checks run
+once), records the site, opens or adopts the crawl_runs row, reads what the frontier needs, and then
+writes everything the crawl produces — the typed items the pipeline hands it, the WARC capture index
+rows the capture middleware hands it, the walks' outcomes — and finishes the run. Each write is one
+transaction, committed before the item counts as written, so a kill -9 loses nothing reported written.
+WAL checkpoints run on this connection too (crawler.extensions.wal_checkpoint).
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections import Counter
+
+from scrapy import signals
+
+from archive.store import Archive
+from crawler.errors import is_failure
+from crawler.items import Article, AttachmentFile, CrawlError, ListingPage, Missing, NotModified, WalkEnded
+
+log = logging.getLogger(__name__)
+
+
+class ArchiveWriter:
+    _writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, crawler) -> ArchiveWriter:
+        """The crawl's one writer, made on first use."""
+        writer = cls._writers.get(crawler)
+        if writer is None:
+            writer = cls._writers[crawler] = cls(crawler)
+        return writer
+
+    @classmethod
+    def from_crawler(cls, crawler) -> ArchiveWriter:
+        """As the item pipeline (ITEM_PIPELINES): the same one writer."""
+        writer = cls.of(crawler)
+        # Finish the run on spider_closed, which carries the close reason (close_spider does not).
+        crawler.signals.connect(writer.spider_closed, signal=signals.spider_closed)
+        return writer
+
+    # -- the item pipeline --------------------------------------------------------------------------
+    def open_spider(self) -> None:
+        self.open_run(self.crawler.spider.site)
+
+    def process_item(self, item):
+        self.write(item)
+        return item
+
+    def spider_closed(self, spider=None, reason: str = "finished") -> None:
+        self.finish_run(reason)
+        self.close()
+
+    def __init__(self, crawler) -> None:
+        s = crawler.settings
+        self.crawler = crawler
+        self.db_path = s.get("GOVNEWS_DB")
+        self.run_id: int | None = s.getint("GOVNEWS_RUN_ID") or None
+        self.argv, self.log_file = s.getlist("GOVNEWS_ARGV"), s.get("GOVNEWS_LOG_FILE")
+        self.max_attempts = s.getint("GOVNEWS_MAX_ATTEMPTS", 3)
+        self.refresh = s.getbool("GOVNEWS_REFRESH")
+        self._archive: Archive | None = None
+        self.site = None
+        self.state: dict | None = None
+        self.section_ids: dict[str, int] = {}
+        self.walks: dict[str, bool] = {}  # section -> walk complete? (written when the run finishes)
+        self.counts: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.per_section: dict[str, Counter] = {}
+        self.stops: dict[str, str] = {}
+
+    @property
+    def archive(self) -> Archive:
+        if self._archive is None:
+            if not self.db_path:
+                raise RuntimeError("GOVNEWS_DB is not set: no archive to write")
+            self._archive = Archive(self.db_path)
+        return self._archive
+
+    # -- the run ------------------------------------------------------------------------------------
+    def open_run(self, site) -> dict:
+        """Record the site, open the run (`govnews crawl` opened it under the lock already), read the
+        frontier's state and mark the walks as in progress. Returns the state."""
+        if self.state is not None:
+            return self.state
+        self.site = site
+        self.section_ids = self.archive.save_site(site)
+        if not self.run_id:
+            self.run_id = self.archive.start_run(site.name, self.argv, self.log_file)
+        self.crawler.stats.set_value("govnews/run_id", self.run_id)
+        # --refresh also tries again the listed pages that were given up on after max_attempts runs.
+        self.state = self.archive.incremental_state(site.name, 1 << 30 if self.refresh else self.max_attempts)
+        self.archive.begin_walks(list(self.section_ids.values()), self.run_id)
+        return self.state
+
+    def finish_run(self, reason: str) -> dict:
+        summary = self.summary()
+        # "shutdown" is Ctrl-C or SIGTERM; a kill -9 leaves "running", marked "interrupted" by the next run.
+        status = "ok" if reason == "finished" and not summary["failed"] else (
+            "partial" if reason == "finished" else "interrupted" if reason == "shutdown" else reason)
+        # Only now is every item stored: walks that never ended stay incomplete.
+        self.archive.end_walks({sid: self.walks.get(name, False) for name, sid in self.section_ids.items()},
+                               self.run_id)
+        self.archive.finish_run(self.run_id, status, summary)
+        self.crawler.stats.set_value("govnews/status", status)
+        self.crawler.stats.set_value("govnews/summary", summary)
+        return summary
+
+    def close(self) -> None:
+        if self._archive is not None:
+            self._archive.close()
+            self._archive = None
+
+    # -- items --------------------------------------------------------------------------------------
+    def write(self, item) -> None:
+        handler = self._handlers.get(type(item))
+        if handler is None:
+            raise TypeError(f"the archive writer has no rule for {type(item).__name__}")
+        handler(self, item)
+
+    def _listing(self, item: ListingPage) -> None:
+        self.archive.link_sections(self.section_ids[item.section], [i["url"] for i in item.items], self.run_id)
+        self._count(item.section, "listing_pages")
+
+    def _article(self, item: Article) -> None:
+        self._count(item.section, self.archive.save_article(item.record, self.run_id))
+
+    def _not_modified(self, item: NotModified) -> None:
+        self.archive.mark_not_modified(item.url, self.run_id)
+        self._count(item.section, "unchanged")
+        self._count(item.section, "not_modified")
+
+    def _missing(self, item: Missing) -> None:
+        outcome = self.archive.mark_missing(item.url, item.status, self.run_id)
+        self._count(item.section, outcome)
+        if outcome == "gone":
+            log.warning("gone: %s (answered %s on %d runs in a row)", item.url, item.status, 2)
+
+    def _attachment(self, item: AttachmentFile) -> None:
+        info = {"status": item.status, "mime": item.mime, "size": item.size, "sha256": item.sha256, **item.capture}
+        self.archive.save_attachment_file(item.url, info, self.run_id)
+        if item.status == "ok":
+            self._count(item.section, "attachments")
+
+    def _walk_ended(self, item: WalkEnded) -> None:
+        self.walks[item.section] = item.complete
+        self.stops[item.section] = item.stop
+        self._section(item.section)["stop"] = item.stop
+        self.crawler.stats.inc_value("govnews/sections_done")
+        if item.complete and item.reached_end:
+            unlisted = self.archive.mark_unlisted(self.section_ids[item.section], item.listed)
+            if unlisted:
+                self.crawler.stats.inc_value("govnews/unlisted", len(unlisted))
+                log.info("section %s: %d archived articles are no longer listed", item.section, len(unlisted))
+        log.info("section %s: walk %s, stopped: %s", item.section, "complete" if item.complete else "incomplete",
+                 item.stop)
+
+    def _error(self, item: CrawlError) -> None:
+        self.errors[item.error] += 1
+        section = self._section(item.section)
+        section[item.error] += 1
+        detail = f" — {item.detail}" if item.detail else ""
+        if is_failure(item.error):
+            self.counts["failed"] += 1
+            section["errors"] += 1
+            self.crawler.stats.inc_value("govnews/failed")  # read by the progress line
+            if item.what == "article":  # listed but not archived: retried on later runs
+                self.archive.record_failure(item.url, self.site.name, item.what, item.error, self.run_id)
+            log.warning("%s: %s (%s)%s", item.error, item.url, item.section, detail)
+        else:  # refused by policy (robots.txt, off-site, a listing trap cut short): counted, not failed
+            log.info("%s: %s (%s)%s", item.error, item.url, item.section, detail)
+
+    _handlers = {ListingPage: _listing, Article: _article, NotModified: _not_modified, Missing: _missing,
+                 AttachmentFile: _attachment, WalkEnded: _walk_ended, CrawlError: _error}
+
+    # -- raw captures (from crawler.capture) ---------------------------------------------------------
+    def original_capture(self, digest: str) -> dict | None:
+        return self.archive.original_capture(digest)
+
+    def save_capture(self, url: str, kind: str | None, status: int, mime: str | None, size: int, capture) -> None:
+        self.archive.save_capture(self.run_id, url, kind, status, mime, size, capture)
+
+    # -- the write-ahead log (from crawler.extensions.wal_checkpoint) ---------------------------------
+    def checkpoint(self, timeout: float) -> bool:
+        """TRUNCATE checkpoint, waiting at most `timeout` s for readers; True when it completed."""
+        conn = self.archive.db.conn
+        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.execute("PRAGMA busy_timeout=30000")
+        return not busy
+
+    # -- counts -------------------------------------------------------------------------------------
+    def _section(self, name: str | None) -> Counter:
+        return self.per_section.setdefault(name or "-", Counter())
+
+    def _count(self, section: str | None, outcome: str) -> None:
+        self.counts[outcome] += 1
+        self._section(section)[outcome] += 1
+        self.crawler.stats.inc_value(f"govnews/{outcome}")  # read by the progress line
+
+    def summary(self) -> dict:
+        stats = self.crawler.stats
+        errors = Counter(self.errors)
+        # Downloader-level components (retries, dropped redirects) count into govnews/errors/<kind>.
+        for key, value in stats.get_stats().items():
+            if key.startswith("govnews/errors/"):
+                errors[key.removeprefix("govnews/errors/")] += value
+        if stats.get_value("retry/count"):  # Scrapy's retries (RetryAfterMiddleware and network errors)
+            errors["retried"] += stats.get_value("retry/count")
+        return {
+            "requests": stats.get_value("downloader/request_count", 0),
+            "bytes": stats.get_value("downloader/response_bytes", 0),
+            "new": self.counts["new"], "updated": self.counts["updated"],
+            "unchanged": self.counts["unchanged"], "failed": self.counts["failed"],
+            "not_modified": self.counts["not_modified"], "gone": self.counts["gone"],
+            "unlisted": stats.get_value("govnews/unlisted", 0), "listing_pages": self.counts["listing_pages"],
+            "attachments": self.counts["attachments"], "warc_files": self.archive.run_warc_files(self.run_id),
+            "errors": dict(errors), "sections": {k: dict(v) for k, v in self.per_section.items()},
+        }
