@@ -12,7 +12,7 @@ import sqlite3
 
 from scrapy.utils.test import get_crawler
 
-from crawler.middlewares import WalCheckpoint
+from crawler.extensions.wal_checkpoint import WalCheckpoint
 
 LIMIT = 64 * 1024
 
