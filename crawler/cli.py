@@ -51,10 +51,14 @@ def _fixture_server():
 @cli.command()
 @click.argument("page", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--url", help="The URL the page was served from (resolves relative links).")
-def extract(page: Path, url: str | None) -> None:
+@click.option("--save-fixture", "save_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write DIR/{page.html, meta.json, expected.json}: a new fixture case (check expected.json).")
+def extract(page: Path, url: str | None, save_dir: Path | None) -> None:
     """Extract the article record from a saved PAGE and print it as JSON."""
     from crawler.extract import extract_article
 
+    if save_dir is not None:
+        _save_case(save_dir, page, url, "article")
     record = extract_article(_page_url(page, url), page.read_bytes(), None)
     out = dict(record)
     # The command-line shape lists attachment and image URLs; the full pairs stay under *_links.
@@ -68,11 +72,25 @@ def extract(page: Path, url: str | None) -> None:
 @cli.command()
 @click.argument("page", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--url", help="The URL the listing page was served from.")
-def links(page: Path, url: str | None) -> None:
+@click.option("--save-fixture", "save_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write DIR/{page.*, meta.json, expected.json}: a new listing fixture case.")
+def links(page: Path, url: str | None, save_dir: Path | None) -> None:
     """Print the article list and the next page of a saved listing PAGE as JSON."""
     from crawler.listing import extract_listing
 
+    if save_dir is not None:
+        _save_case(save_dir, page, url, "listing")
     _print_json(extract_listing(_page_url(page, url), page.read_bytes(), None))
+
+
+def _save_case(save_dir: Path, page: Path, url: str | None, kind: str) -> None:
+    from crawler.extract.cases import CaseError, save_case
+
+    try:
+        case = save_case(save_dir, page.read_bytes(), _page_url(page, url), kind, ext=page.suffix or ".html")
+    except (CaseError, OSError) as e:
+        raise click.UsageError(str(e)) from e
+    click.echo(f"fixture case written: {case.path}/ (page, meta.json, expected.json)", err=True)
 
 
 def _size(value: str) -> int:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from crawler.extract import extract_article
+from crawler.extract.cases import load
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
 
 
 def extract(rel: str, **kw) -> dict:
-    page = PAGES / rel
-    exp = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
-    headers = kw.pop("headers", exp.get("_headers"))
-    overrides = kw.pop("overrides", exp.get("_overrides"))
-    return extract_article(kw.pop("url", exp["url"]), page.read_bytes(), headers, overrides)
+    """Extract the case fixtures/pages/<rel> (a trailing .html is ignored), with inputs overridable."""
+    case = load(PAGES / rel.removesuffix(".html"))
+    headers = kw.pop("headers", case.headers)
+    overrides = kw.pop("overrides", case.inputs or None)
+    return extract_article(kw.pop("url", case.url), case.page.read_bytes(), headers, overrides)
 
 
 def test_hanweb_markers_xxgk_table_and_meta_pubdate() -> None:

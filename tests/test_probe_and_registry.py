@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.extract.cases import load
 from crawler.sites import SITES_DIR, SiteError, load_site, parse_site, site_names
 from fixtures.server import FixtureServer
 from fixtures.sites.walks import WALK_SITES
@@ -17,11 +18,12 @@ LISTINGS = Path(__file__).resolve().parents[1] / "fixtures" / "listings"
 
 
 def test_probe_a_saved_page():
-    meta = json.loads((LISTINGS / "trs_index_gbk.expected.json").read_text(encoding="utf-8"))
-    done = govnews("probe", str(LISTINGS / meta["page"]), "--url", meta["url"], check=True)
+    case = load(LISTINGS / "trs_index_gbk")
+    expected = case.expected()
+    done = govnews("probe", str(case.page), "--url", case.url, check=True)
     assert "mechanism:   trs-createPageHTML" in done.stdout
-    assert f"items:       {len(meta['expected']['items'])}" in done.stdout
-    assert meta["expected"]["next_page"] in done.stdout
+    assert f"items:       {len(expected['items'])}" in done.stdout
+    assert expected["next_page"] in done.stdout
 
 
 @pytest.mark.parametrize("name, path, mechanism", [

@@ -8,8 +8,13 @@ CMS family whose markup located the body, or "density"/"override") and content_h
 
 `overrides` holds per-site selectors as data (from the site TOML): {"title", "body", "date", "source"},
 each a CSS selector or an XPath (starting with "/").
+
+The work is done by the page object `ArticlePage` (page.py): one context built once per page, one
+method per field, each recording where its value came from (`provenance`). Fixture cases
+(`<case>/{page.*, meta.json, expected.json}`, cases.py) pin the output.
 """
 
 from .article import content_hash, extract_article
+from .page import ArticlePage, PageContext
 
-__all__ = ["extract_article", "content_hash"]
+__all__ = ["ArticlePage", "PageContext", "content_hash", "extract_article"]

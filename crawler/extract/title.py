@@ -66,34 +66,66 @@ def _near(body_el, wanted: list[str], content):
                 el = el.getparent()
 
 
-def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: list[str],
-               enp: dict, select=None, stop=None):
-    """(element or None, title text). `stop`: where the body starts when content is not yet known."""
-    if select is not None:
-        el = select
-        t = join_title_lines(text_lines(el))
-        if t:
-            return el, t
-    for el in root.iter("ucaptitle"):
-        t = join_title_lines(text_lines(el))
-        if t and not _inside(el, content):
-            return el, t
-    meta_title = meta.get("articletitle") or enp.get("title") or meta.get("og:title") or meta.get("title") or ""
-    mkey, pkey = key(meta_title), key(page_title)
-    segments = [key(s) for s in _SEPS.split(page_title) if key(s)]
-    wanted = [k for k in [mkey, *segments] if k]
-    longest_seg = max((len(s) for s in segments), default=0)
-    site = key(meta.get("sitename"))
-    # The <title> segments that can be the headline (not the short site-name segments).
-    headline_like = [w for w in [mkey, pkey, *segments] if w and w != site and len(w) >= 0.5 * longest_seg]
-    truncated = [w.rstrip(".…") for w in headline_like]
-    best, best_score = None, 0.0
+class _Evidence:
+    """What the page says its headline is, outside the headline element: keys to compare text with."""
+
+    def __init__(self, meta: dict, enp: dict, page_title: str) -> None:
+        self.meta_title = meta.get("articletitle") or enp.get("title") or meta.get("og:title") \
+            or meta.get("title") or ""
+        self.page_title = page_title
+        self.mkey, self.pkey = key(self.meta_title), key(page_title)
+        self.segments = [key(s) for s in _SEPS.split(page_title) if key(s)]
+        self.wanted = [k for k in [self.mkey, *self.segments] if k]
+        self.longest_seg = max((len(s) for s in self.segments), default=0)
+        self.site = key(meta.get("sitename"))
+        # The <title> segments that can be the headline (not the short site-name segments).
+        self.headline_like = [w for w in [self.mkey, self.pkey, *self.segments]
+                              if w and w != self.site and len(w) >= 0.5 * self.longest_seg]
+        self.truncated = [w.rstrip(".…") for w in self.headline_like]
+        self.refs = _references(meta, enp, page_title)
+
+    def score(self, el, k: str) -> float:
+        """How well el's text (key k) matches the evidence; 0 when it does not."""
+        mkey, pkey, segments = self.mkey, self.pkey, self.segments
+        if mkey and k == mkey:
+            return 100.0
+        if k == pkey or (k in segments and len(k) >= 0.5 * self.longest_seg and k != self.site):
+            return 90.0
+        if pkey and k in pkey and len(k) >= 0.5 * self.longest_seg:
+            return 50 + 30 * len(k) / max(len(pkey), 1)
+        if mkey and k in mkey and len(k) >= 0.6 * len(mkey):
+            return 50 + 30 * len(k) / len(mkey)
+        if mkey and len(k) >= 4 and mkey.startswith(k) and _completed(el, [mkey]):
+            return 75.0  # the start of a headline that markup split; the siblings spell the rest
+        if any(len(w) >= 12 and k.startswith(w) and len(k) <= 2 * len(w) for w in self.truncated):
+            return 60.0  # the <title> or meta cut the headline short ("…" or a length limit)
+        # Near-equal to the meta or <title> headline (a typo fixed on one side, a truncated tag).
+        ratio = max((_similar(k, w) for w in self.headline_like), default=0.0)
+        return 40 + 20 * ratio if ratio >= 0.85 else 0.0
+
+
+def _markup_bonus(el, k: str, inside: bool) -> float:
+    tag = el.tag
+    bonus = 8.0 if tag in ("h1", "h2") else 4.0 if tag in ("h3", "h4", "strong", "b") else 0.0
+    if _HINT.search(f"{el.get('class', '')} {el.get('id', '')}"):
+        bonus += 5
+    parent = el.getparent()
+    if tag in ("a", "option", "li", "title") or (parent is not None and parent.tag == "a") \
+            or key("".join(_LINK_TEXT(el))) == k:
+        bonus -= 30  # a link: this page in a list, a crumb, a share widget, or the site logo
+    if inside:
+        bonus -= 5  # an equal headline outside the body is the better element
+    return bonus
+
+
+def _best_element(body_el, content, ev: _Evidence, body_lines: list[str]):
     # Inside the body, only a headline that opens it counts (templates that print it in the container).
     openings, acc = set(), ""
     for line in body_lines[:4]:
         acc += key(line)
         openings.add(acc)
-    for el in _near(body_el, wanted, content):
+    best, best_score = None, 0.0
+    for el in _near(body_el, ev.wanted, content):
         if not isinstance(el.tag, str):
             continue
         raw = string_of(el)
@@ -105,62 +137,60 @@ def find_title(root, body_el, content, meta: dict, page_title: str, body_lines: 
         inside = _inside(el, content)
         if inside and k not in openings:
             continue
-        if mkey and k == mkey:
-            score = 100.0
-        elif k == pkey or (k in segments and len(k) >= 0.5 * longest_seg and k != site):
-            score = 90.0
-        elif pkey and k in pkey and len(k) >= 0.5 * longest_seg:
-            score = 50 + 30 * len(k) / max(len(pkey), 1)
-        elif mkey and k in mkey and len(k) >= 0.6 * len(mkey):
-            score = 50 + 30 * len(k) / len(mkey)
-        elif mkey and len(k) >= 4 and mkey.startswith(k) and _completed(el, [mkey]):
-            score = 75.0  # the start of a headline that markup split; the siblings spell the rest
-        elif any(len(w) >= 12 and k.startswith(w) and len(k) <= 2 * len(w) for w in truncated):
-            score = 60.0  # the <title> or meta cut the headline short ("…" or a length limit)
-        else:
-            # Near-equal to the meta or <title> headline (a typo fixed on one side, a truncated tag).
-            ratio = max((_similar(k, w) for w in headline_like), default=0.0)
-            if ratio < 0.85:
-                continue
-            score = 40 + 20 * ratio
-        tag = el.tag
-        if tag in ("h1", "h2"):
-            score += 8
-        elif tag in ("h3", "h4", "strong", "b"):
-            score += 4
-        if _HINT.search(f"{el.get('class', '')} {el.get('id', '')}"):
-            score += 5
-        parent = el.getparent()
-        if tag in ("a", "option", "li", "title") or (parent is not None and parent.tag == "a") \
-                or key("".join(_LINK_TEXT(el))) == k:
-            score -= 30  # a link: this page in a list, a crumb, a share widget, or the site logo
-        if inside:
-            score -= 5  # an equal headline outside the body is the better element
+        score = ev.score(el, k)
+        if not score:
+            continue
+        score += _markup_bonus(el, k, inside)
         # Equal scores: the innermost element wins (it was seen first) unless an ancestor adds a hint.
         if score > best_score:
             best, best_score = el, score
-    if best is not None and best_score >= 50:
-        refs = _references(meta, enp, page_title)
-        return best, _completed(best, refs) or join_title_lines(text_lines(best))
-    # The headline printed only inside the body (国务院公报 pages): its leading lines spell the title.
-    want = mkey or (max(segments, key=len) if segments else "")
-    if want and body_lines:
-        acc = ""
-        for i, line in enumerate(body_lines[:5]):
-            acc += key(line)
-            if acc == want or (len(acc) >= 8 and acc in pkey and len(acc) >= 0.8 * len(want)):
-                return None, join_title_lines(body_lines[: i + 1])
-            if not want.startswith(acc) and acc not in pkey:
-                break
-    heading = _heading_before(body_el, content if content is not None else stop)
+    return best if best_score >= 50 else None
+
+
+def _from_body_lines(ev: _Evidence, body_lines: list[str]) -> str | None:
+    """The headline printed only inside the body (国务院公报 pages): its leading lines spell the title."""
+    want = ev.mkey or (max(ev.segments, key=len) if ev.segments else "")
+    if not want or not body_lines:
+        return None
+    acc = ""
+    for i, line in enumerate(body_lines[:5]):
+        acc += key(line)
+        if acc == want or (len(acc) >= 8 and acc in ev.pkey and len(acc) >= 0.8 * len(want)):
+            return join_title_lines(body_lines[: i + 1])
+        if not want.startswith(acc) and acc not in ev.pkey:
+            break
+    return None
+
+
+def find_title(ctx, content, body_lines: list[str]) -> tuple[object, str, str]:
+    """(element or None, title text, evidence) for a page context (crawler/extract/page.py); evidence
+    is one of override, ucaptitle, articletitle, title-tag, body, heading, meta, title-tag-only, none."""
+    root, body_el = ctx.root, ctx.body_el
+    select = ctx.select("title")
+    if select is not None:
+        t = join_title_lines(text_lines(select))
+        if t:
+            return select, t, "override"
+    for el in root.iter("ucaptitle"):
+        t = join_title_lines(text_lines(el))
+        if t and not _inside(el, content):
+            return el, t, "ucaptitle"
+    ev = _Evidence(ctx.meta, ctx.enp, ctx.page_title)
+    best = _best_element(body_el, content, ev, body_lines)
+    if best is not None:
+        origin = "articletitle" if ev.mkey and key(string_of(best)) in ev.mkey else "title-tag"
+        return best, _completed(best, ev.refs) or join_title_lines(text_lines(best)), origin
+    t = _from_body_lines(ev, body_lines)
+    if t:
+        return None, t, "body"
+    heading = _heading_before(body_el, content)
     if heading is not None:
-        refs = _references(meta, enp, page_title)
-        return heading, _completed(heading, refs) or join_title_lines(text_lines(heading))
-    if meta_title:
-        return None, meta_title
-    if page_title:
-        return None, max(_SEPS.split(page_title), key=len)
-    return None, ""
+        return heading, _completed(heading, ev.refs) or join_title_lines(text_lines(heading)), "heading"
+    if ev.meta_title:
+        return None, ev.meta_title, "meta"
+    if ctx.page_title:
+        return None, max(_SEPS.split(ctx.page_title), key=len), "title-tag-only"
+    return None, "", "none"
 
 
 _PROSE = re.compile(r"[，。；！？]")
