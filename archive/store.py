@@ -47,7 +47,10 @@ VERSION_COLUMNS = {
     "id": int, "article_url": str, "version": int, "run_id": int, "fetched_at": str, "content_hash": str,
     "title": str, "published": str, "source": str, "author": str, "body": str, "attachments": str,
     **CAPTURE_COLUMNS,
+    # the 政府信息公开 fields (written_date … topic come from the xxgk table)
+    "xxgk": str, "written_date": str, "index_no": str, "doc_no": str, "issuer": str, "topic": str,
 }
+XXGK_VERSION_COLUMNS = ("xxgk", "written_date", "index_no", "doc_no", "issuer", "topic")
 # Columns added to the foundation's tables after they first shipped: added to old archives on open.
 ADDED_COLUMNS = {
     "articles": {k: v for k, v in ARTICLE_COLUMNS.items() if k in (
@@ -56,12 +59,28 @@ ADDED_COLUMNS = {
     "sections": {"walk_status": str, "walk_run": int, "walked_at": str},
     "article_sections": {"last_listed_run": int, "unlisted_at": str},
     "attachments": {"mime": str, "size": int, "sha256": str, "status": str, "fetched_at": str, **CAPTURE_COLUMNS},
+    "article_versions": {k: str for k in XXGK_VERSION_COLUMNS},
     "crawl_runs": {"gone": int, "not_modified": int, "unlisted": int, "listing_pages": int, "attachments": int,
                    "pid": int, "warc_files": str},
 }
 MISSING_RUNS_FOR_GONE = 2  # consecutive runs answering 404/410 (or redirecting to an index) before gone_at
-# Fields whose change makes a new version of an article (the rest is bookkeeping).
-CONTENT_FIELDS = ("title", "published", "body", "source", "author", "attachments")
+# Fields whose change makes a new version of an article (the rest is bookkeeping). The crawler's
+# content_hash covers title, published, body and attachment URLs; the rest is compared here.
+CONTENT_FIELDS = ("title", "published", "body", "source", "author", "attachments", "xxgk")
+METADATA_FIELDS = ("source", "author", "xxgk")
+
+
+def _same_metadata(stored: tuple, row: dict) -> bool:
+    """Are source, author and the 政府信息公开 table as stored? (A field the record lacks is not compared.)"""
+    for name, old in zip(METADATA_FIELDS, stored, strict=True):
+        if name not in row:
+            continue
+        new = row[name]
+        if name == "xxgk":
+            old, new = (json.loads(v) if isinstance(v, str) and v else (v or {}) for v in (old, new))
+        if (old or None) != (new or None):
+            return False
+    return True
 
 
 class Archive:
@@ -127,6 +146,8 @@ class Archive:
         """Versions, raw captures and crawl bookkeeping; also upgrades archives made before them."""
         db = self.db
         for table, cols in ADDED_COLUMNS.items():
+            if table not in db.table_names():  # created below, with every column
+                continue
             have = set(db[table].columns_dict)
             for name, typ in cols.items():
                 if name not in have:
@@ -244,11 +265,12 @@ class Archive:
         row.update(url=url, last_seen=now, run_id=run_id, checked_at=now, missing_count=0, missing_run=None,
                    gone_at=None, last_status=record.get("http_status"))
         with self.db.atomic():
-            old = self.db.execute("SELECT content_hash, version FROM articles WHERE url = ?", [url]).fetchone()
+            old = self.db.execute(f"SELECT content_hash, version, {', '.join(METADATA_FIELDS)} FROM articles "
+                                  "WHERE url = ?", [url]).fetchone()
             if old is None:
                 outcome, version = "new", 1
                 row["first_seen"] = now
-            elif old[0] == row.get("content_hash"):
+            elif old[0] == row.get("content_hash") and _same_metadata(old[2:], row):
                 outcome, version = "unchanged", old[1]
             else:
                 outcome = "updated"
@@ -263,7 +285,8 @@ class Archive:
                 self.db["article_versions"].insert({
                     "article_url": url, "version": version, "run_id": run_id, "fetched_at": row.get("fetched_at") or now,
                     "content_hash": row.get("content_hash"),
-                    **{k: row.get(k) for k in ("title", "published", "source", "author", "body", *CAPTURE_COLUMNS)},
+                    **{k: row.get(k) for k in ("title", "published", "source", "author", "body", *CAPTURE_COLUMNS,
+                                               *XXGK_VERSION_COLUMNS)},
                     "attachments": json.dumps(record.get("attachments") or [], ensure_ascii=False),
                 })
             # upsert, not replace: keep what was learnt by downloading each attachment

@@ -23,6 +23,7 @@ from datasette.utils import escape_sqlite, tilde_encode, urlsafe_components
 from markupsafe import Markup, escape
 
 from archive import safety, search
+from archive.datasette_plugin.versions import version_diff
 
 # -- which databases are ours ---------------------------------------------------------------------
 
@@ -325,7 +326,7 @@ async def extra_template_vars(template, database, table, columns, view_name, req
     if "captures" in schema["tables"]:
         captures_url = datasette.urls.table(database, "captures") + "?" + urllib.parse.urlencode({"url": pk})
     return {"govnews_article": {"attachments": attachments, "versions": versions, "captures_url": captures_url,
-                                "json": _json_or_none}}
+                                "json": _json_or_none, "diff": version_diff(versions, request.args)}}
 
 
 # On the articles page, thirty column descriptions would push the search box below the fold: fold them.
