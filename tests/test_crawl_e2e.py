@@ -21,6 +21,11 @@ def expected_articles(server) -> dict[str, tuple[str, object]]:
 
     for path, a in trs.articles.values():
         out[trs.base_url.rstrip("/") + article_path(path, a)] = ("fixture-trs", a)
+    edits = server.sites["fixture-edits"]
+    from fixtures.sites.edits import article_path as edits_path
+
+    for d in edits.docs.values():
+        out[edits.base_url.rstrip("/") + edits_path(d)] = ("fixture-edits", d)
     return out
 
 
@@ -63,7 +68,7 @@ def test_crawl_archives_exactly_the_fixture_articles(fixture_server, tmp_path):
     # Some articles are listed in two sections, and each listing is recorded.
     assert conn.execute("SELECT count(*) FROM articles WHERE json_array_length(sections) = 2").fetchone()[0] >= 5
     runs = conn.execute("SELECT site, status, new, failed, requests FROM crawl_runs ORDER BY id").fetchall()
-    assert [(r[0], r[1]) for r in runs] == [("fixture-changzhou", "ok"), ("fixture-trs", "ok")]
+    assert [(r[0], r[1]) for r in runs] == [(name, "ok") for name in fixture_server.sites]
     assert sum(r[2] for r in runs) == len(expected)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -80,7 +85,7 @@ def test_recrawl_duplicates_nothing(fixture_server, tmp_path):
     after = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before}
     assert after == before
     assert dict(conn.execute("SELECT url, content_hash FROM articles")) == hashes
-    assert conn.execute("SELECT count(*) FROM crawl_runs").fetchone()[0] == 4
+    assert conn.execute("SELECT count(*) FROM crawl_runs").fetchone()[0] == 2 * len(fixture_server.sites)
 
 
 def test_serve_answers_json_api(fixture_server, tmp_path, datasette_server):
