@@ -35,6 +35,8 @@ ARTICLE_COLUMNS = {
     "source": str, "author": str, "body": str, "written_date": str, "index_no": str, "doc_no": str,
     "issuer": str, "topic": str, "xxgk": str, "images": str, "list_title": str, "list_date": str,
     "content_hash": str, "encoding": str, "http_status": int, "fetched_at": str, "first_seen": str,
+    # extraction quality: "ok" or the flags ("no_date,site_title"), and where each field came from (JSON)
+    "quality": str, "field_sources": str,
     "last_seen": str, "run_id": int,
     # incremental crawling, versions and deletions (see README "Running from cron")
     "version": int, "etag": str, "last_modified": str, "last_status": int, "checked_at": str,
@@ -55,7 +57,7 @@ XXGK_VERSION_COLUMNS = ("xxgk", "written_date", "index_no", "doc_no", "issuer", 
 ADDED_COLUMNS = {
     "articles": {k: v for k, v in ARTICLE_COLUMNS.items() if k in (
         "version", "etag", "last_modified", "last_status", "checked_at", "missing_count", "missing_run",
-        "gone_at", "unlisted_at", *CAPTURE_COLUMNS)},
+        "gone_at", "unlisted_at", "quality", "field_sources", *CAPTURE_COLUMNS)},
     "sections": {"walk_status": str, "walk_run": int, "walked_at": str},
     "article_sections": {"last_listed_run": int, "unlisted_at": str},
     "attachments": {"mime": str, "size": int, "sha256": str, "status": str, "fetched_at": str, **CAPTURE_COLUMNS},
@@ -152,6 +154,7 @@ class Archive:
             for name, typ in cols.items():
                 if name not in have:
                     db[table].add_column(name, typ)
+        db["articles"].create_index(["quality", "published"], if_not_exists=True)  # the quality facet
         if "article_versions" not in db.table_names():
             db["article_versions"].create(VERSION_COLUMNS, pk="id", foreign_keys=[("article_url", "articles", "url")])
             db["article_versions"].create_index(["article_url", "version"], unique=True)
@@ -258,9 +261,11 @@ class Archive:
         now = utcnow()
         url = record["url"]
         row = {k: record.get(k) for k in ARTICLE_COLUMNS if k in record}
-        for k in ("images", "xxgk"):
+        for k in ("images", "xxgk", "field_sources"):
             if not isinstance(row.get(k), str | None):
                 row[k] = json.dumps(row[k], ensure_ascii=False)
+        if "quality_flags" in record:
+            row["quality"] = ",".join(record["quality_flags"]) or "ok"
         # A page that answers again is neither missing nor gone (any earlier gone_at is lifted).
         row.update(url=url, last_seen=now, run_id=run_id, checked_at=now, missing_count=0, missing_run=None,
                    gone_at=None, last_status=record.get("http_status"))

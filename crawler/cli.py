@@ -53,13 +53,16 @@ def _fixture_server():
 @click.option("--url", help="The URL the page was served from (resolves relative links).")
 @click.option("--save-fixture", "save_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write DIR/{page.html, meta.json, expected.json}: a new fixture case (check expected.json).")
-def extract(page: Path, url: str | None, save_dir: Path | None) -> None:
+@click.option("--site", "site_name", help="Apply this site's extraction overrides (site TOML).")
+@click.option("--section", help="With --site: also that section's overrides.")
+def extract(page: Path, url: str | None, save_dir: Path | None, site_name: str | None, section: str | None) -> None:
     """Extract the article record from a saved PAGE and print it as JSON."""
     from crawler.extract import extract_article
 
+    overrides = _site_overrides(site_name, section) if site_name else None
     if save_dir is not None:
-        _save_case(save_dir, page, url, "article")
-    record = extract_article(_page_url(page, url), page.read_bytes(), None)
+        _save_case(save_dir, page, url, "article", overrides)
+    record = extract_article(_page_url(page, url), page.read_bytes(), None, overrides)
     out = dict(record)
     # The command-line shape lists attachment and image URLs; the full pairs stay under *_links.
     out["attachment_links"] = record.get("attachments", [])
@@ -83,11 +86,22 @@ def links(page: Path, url: str | None, save_dir: Path | None) -> None:
     _print_json(extract_listing(_page_url(page, url), page.read_bytes(), None))
 
 
-def _save_case(save_dir: Path, page: Path, url: str | None, kind: str) -> None:
+def _site_overrides(site_name: str, section: str | None) -> dict:
+    from crawler.sites import SiteError, load_site
+
+    try:
+        site = load_site(site_name, "http://127.0.0.1/" if site_name.startswith("fixture") else None)
+        return {**site.overrides, **(site.section(section).overrides if section else {})}
+    except SiteError as e:
+        raise click.UsageError(str(e)) from e
+
+
+def _save_case(save_dir: Path, page: Path, url: str | None, kind: str, inputs: dict | None = None) -> None:
     from crawler.extract.cases import CaseError, save_case
 
     try:
-        case = save_case(save_dir, page.read_bytes(), _page_url(page, url), kind, ext=page.suffix or ".html")
+        case = save_case(save_dir, page.read_bytes(), _page_url(page, url), kind, inputs=inputs,
+                         ext=page.suffix or ".html")
     except (CaseError, OSError) as e:
         raise click.UsageError(str(e)) from e
     click.echo(f"fixture case written: {case.path}/ (page, meta.json, expected.json)", err=True)
@@ -177,12 +191,23 @@ def sites() -> None:
 @click.argument("target")
 @click.option("--url", help="For a saved page: the URL it was served from.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-def probe(target: str, url: str | None, as_json: bool) -> None:
+@click.option("--site", "site_name", help="Apply this site's listing hints and show its extraction overrides.")
+@click.option("--section", help="With --site: the section (default: the one whose URL is TARGET).")
+def probe(target: str, url: str | None, as_json: bool, site_name: str | None, section: str | None) -> None:
     """Show what the listing walker sees on TARGET (a URL or a saved page): mechanism, items, next page."""
     from crawler.listing.probe import describe
     from crawler.listing.probe import probe as run_probe
 
-    result = run_probe(target, url)
+    settings: dict = {}
+    if site_name:
+        from crawler.listing.probe import site_settings
+        from crawler.sites import SiteError
+
+        try:
+            settings = site_settings(site_name, target, section)
+        except SiteError as e:
+            raise click.UsageError(str(e)) from e
+    result = {**run_probe(target, url, settings.get("hints")), **settings}
     click.echo(json.dumps(result, ensure_ascii=False, indent=1) if as_json else describe(result))
 
 

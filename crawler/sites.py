@@ -79,6 +79,29 @@ def _check_listing(listing: object, where: str) -> dict:
     return dict(listing)
 
 
+OVERRIDE_KEYS = ("title", "body", "date", "source")
+
+
+def _check_overrides(overrides: object, where: str) -> dict:
+    """Extraction overrides: {title, body, date, source} -> a CSS selector or an XPath ("/…", "(…")."""
+    from lxml import etree
+    from lxml.cssselect import CSSSelector, SelectorError
+
+    if not isinstance(overrides, dict):
+        raise SiteError(f"{where}: 'overrides' must be a table")
+    unknown = set(overrides) - set(OVERRIDE_KEYS)
+    if unknown:
+        raise SiteError(f"{where}: unknown override(s) {sorted(unknown)}; allowed: {list(OVERRIDE_KEYS)}")
+    for name, sel in overrides.items():
+        if not isinstance(sel, str) or not sel.strip():
+            raise SiteError(f"{where}: overrides.{name} must be a CSS selector or an XPath")
+        try:
+            etree.XPath(sel) if sel.startswith(("/", "(")) else CSSSelector(sel)
+        except (etree.XPathSyntaxError, SelectorError, ValueError) as e:
+            raise SiteError(f"{where}: overrides.{name}: invalid selector {sel!r} ({e})") from None
+    return dict(overrides)
+
+
 def _check_url(url: str, where: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -121,9 +144,9 @@ def parse_site(data: dict, source: str, base_url: str | None = None) -> Site:
         if urlsplit(url).hostname not in hosts:
             raise SiteError(f"{where}: {url} is outside allowed_hosts {list(hosts)}")
         sections.append(Section(name=s["name"], url=url, listing=_check_listing(s.get("listing", {}), where),
-                                overrides=dict(s.get("overrides", {}))))
+                                overrides=_check_overrides(s.get("overrides", {}), where)))
     return Site(name=name, title=data.get("title", name), base_url=base, allowed_hosts=hosts,
-                sections=tuple(sections), fixture=fixture, overrides=dict(data.get("overrides", {})),
+                sections=tuple(sections), fixture=fixture, overrides=_check_overrides(data.get("overrides", {}), source),
                 listing=_check_listing(data.get("listing", {}), source), polite=bool(data.get("polite", not fixture)))
 
 

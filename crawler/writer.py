@@ -127,6 +127,12 @@ class ArchiveWriter:
 
     def _article(self, item: Article) -> None:
         self._count(item.section, self.archive.save_article(item.record, self.run_id))
+        flags = item.record.get("quality_flags") or ()  # extraction quality, counted per section in crawl_runs
+        section = self._section(item.section)
+        if flags:
+            section["flagged"] += 1
+        for flag in flags:
+            section[f"flag_{flag}"] += 1
 
     def _not_modified(self, item: NotModified) -> None:
         self.archive.mark_not_modified(item.url, self.run_id)

@@ -89,7 +89,7 @@ def _base_metadata() -> dict:
     return json.loads(resources.files("archive").joinpath("metadata.json").read_text(encoding="utf-8"))
 
 
-FACETS = ("site", "section", "year", "month", "issuer", "gone")
+FACETS = ("site", "section", "year", "month", "issuer", "gone", "quality")
 
 
 def archive_metadata(schema: dict) -> dict:

@@ -109,7 +109,7 @@ def trim_density_body(lines: list[str], title: str) -> list[str]:
     return lines[i:]
 
 
-def _is_file_link(href: str) -> bool:
+def is_file_link(href: str) -> bool:
     parts = urlsplit(href)
     for piece in [parts.path] + re.split(r"[&=]", parts.query):
         piece = unquote(piece).lower().rstrip("/")
@@ -142,7 +142,7 @@ def attachments(url: str, content) -> list[dict]:
             if not href or href.startswith(("javascript:", "#", "mailto:")):
                 continue
             link_text = text_of(a)
-            if not (_is_file_link(href) or _FILE_TEXT.search(link_text)):
+            if not (is_file_link(href) or _FILE_TEXT.search(link_text)):
                 continue
             absolute = web_url(urljoin(url, href))  # http(s) only: a stored link is drawn as a link later
             if absolute is None or absolute in seen:

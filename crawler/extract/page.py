@@ -24,7 +24,7 @@ from lxml import etree
 
 from crawler.encoding import decode_html
 
-from . import boilerplate, content, dates, fields, info, meta, xxgk
+from . import boilerplate, content, dates, fields, info, meta, quality, xxgk
 from .dom import LINK_MARK, collapse, drop_invisible, parse, text_lines, text_of
 from .title import find_title
 
@@ -119,6 +119,8 @@ class ArticlePage:
 
     def to_item(self) -> dict:
         record = {name: getattr(self, name)() for name in FIELDS}
+        record["field_sources"] = {k: self.provenance[k] for k in FIELDS if k in self.provenance}
+        record["quality_flags"] = quality.flags(self.ctx, record)
         record["content_hash"] = content_hash(record)
         return record
 

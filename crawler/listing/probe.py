@@ -21,6 +21,23 @@ def fetch(url: str, timeout: float = 30) -> tuple[bytes, dict, int]:
         return e.read(), dict(e.headers or {}), e.code
 
 
+def site_settings(site_name: str, target: str, section: str | None = None) -> dict:
+    """What a site definition adds to a probe of `target`: the section (named, or the one whose URL is
+    target), its listing hints (site-wide ones under the section's) and its extraction overrides."""
+    from crawler.sites import load_site
+
+    site = load_site(site_name, "http://127.0.0.1/" if site_name.startswith("fixture") else None)
+    chosen = None
+    for s in site.sections:
+        if s.name == section or (section is None and s.url == target):
+            chosen = s
+    if section is not None and chosen is None:
+        site.section(section)  # raises SiteError naming the missing section
+    hints = {**site.listing, **(chosen.listing if chosen else {})}
+    overrides = {**site.overrides, **(chosen.overrides if chosen else {})}
+    return {"site": site.name, "section": chosen.name if chosen else None, "hints": hints, "overrides": overrides}
+
+
 def probe(target: str, url: str | None = None, hints: dict | None = None) -> dict:
     """Run listing extraction on a saved page (path) or a live URL; the result plus where it came from."""
     path = Path(target)
@@ -32,6 +49,12 @@ def probe(target: str, url: str | None = None, hints: dict | None = None) -> dic
         page_url = url or target
     result = extract_listing(page_url, body, headers, {**(hints or {}), "status": status})
     return {"source": str(target), "url": page_url, "status": status, **result}
+
+
+def _show(value: object) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def describe(result: dict, limit: int = 10) -> str:
@@ -47,6 +70,11 @@ def describe(result: dict, limit: int = 10) -> str:
     if fields:
         lines.append(f"fields:      url={fields['url']} title={fields['title']} date={fields['date'] or '-'}"
                      + (f" (dates: {', '.join(fields['dates'])})" if fields.get("dates") else ""))
+    if result.get("site"):
+        lines.append(f"site:        {result['site']}" + (f" / {result['section']}" if result.get("section") else ""))
+        for label, table in (("listing:", result.get("hints")), ("overrides:", result.get("overrides"))):
+            if table:
+                lines.append(f"{label:<13}" + "  ".join(f"{k}={_show(v)}" for k, v in sorted(table.items())))
     if result.get("shell"):
         lines.append(f"needs a browser: {result['shell']}")
     for req in result.get("requests") or []:
