@@ -56,12 +56,12 @@ SPIDER_MIDDLEWARES = {
     "crawler.middlewares.link_policy.LinkPolicyMiddleware": 980,
 }
 # Downloader middlewares: response hooks run from the highest number (nearest the network) down, so the
-# redirect guard sees a 3xx before RedirectMiddleware (600) and the gzip guard sees the raw body before
+# redirect guard sees a 3xx before RedirectMiddleware (600) and the compression guard sees the raw body before
 # HttpCompressionMiddleware (590).
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.retry_after.RetryAfterMiddleware": 550,
-    "crawler.middlewares.gzip_guard.GzipGuardMiddleware": 595,
+    "crawler.middlewares.compression_guard.CompressionGuardMiddleware": 595,
     "crawler.middlewares.redirect_guard.RedirectGuardMiddleware": 610,
     # Raw captures (crawler/capture.py): nearest the network, below Retry (550), HttpCompression (590),
     # Redirect (600) and the guards, so every response is written to WARC exactly as received — each

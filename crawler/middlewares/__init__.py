@@ -8,7 +8,8 @@ Spider middlewares (they filter what passes between the engine and the spider's 
 
 Downloader middlewares:
 - redirect_guard.RedirectGuardMiddleware: redirect loops and off-site redirects are named errors;
-- gzip_guard.GzipGuardMiddleware: truncated gzip/deflate bodies and gzip bombs are refused;
+- compression_guard.CompressionGuardMiddleware: truncated or corrupt gzip/deflate/br/zstd bodies and
+  compression bombs are refused;
 - retry_after.RetryAfterMiddleware: Retry-After is honoured (capped), retries stay bounded.
 
 Every refusal becomes a crawler.items.CrawlError (downloader-level ones a govnews/errors/<kind> stat,
