@@ -123,7 +123,8 @@ class WarcWriter:
         self.prefix, self.info, self.max_size = prefix, dict(info), max_size
         self.serial = 0
         self.files: list[str] = []
-        self._fh: io.BufferedWriter | None = None
+        self._fh: io.FileIO | None = None
+        self._buf = io.BytesIO()  # records are built here, then appended whole (see _append)
         self._writer: WARCWriter | None = None
         self.name = ""
 
@@ -131,17 +132,39 @@ class WarcWriter:
         self.serial += 1
         self.name = f"{self.prefix}-{self.serial:05d}{WARC_SUFFIX}"
         # "xb": never append to (or clobber) an existing file, whatever state it is in.
-        self._fh = open(self.directory / self.name, "xb")
+        # Unbuffered: _append writes each exchange's records in one go and knows exactly what reached the file.
+        self._fh = open(self.directory / self.name, "xb", buffering=0)
         # Held while the file is written (the kernel drops it on kill -9): recovery leaves a locked file alone.
         fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._writer = WARCWriter(self._fh, gzip=True, warc_version="WARC/1.1")
+        self._writer = WARCWriter(self._buf, gzip=True, warc_version="WARC/1.1")
         self.files.append(self.name)
         info = dict(self.info)
         info.setdefault("hostname", socket.gethostname())
         info.setdefault("format", "WARC File Format 1.1")
         info.setdefault("conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/")
         self._writer.write_record(self._writer.create_warcinfo_record(self.name, info))
-        self._fh.flush()
+        self._append()
+
+    def _append(self) -> None:
+        """Append the records built in the buffer, whole or not at all: when a write fails (a full disk)
+        the file is cut back to where they began, so it never ends in a torn record, then the error is
+        raised."""
+        assert self._fh is not None
+        data = self._buf.getvalue()
+        self._buf.seek(0)
+        self._buf.truncate()
+        start = self._fh.tell()
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self._fh.write(view):]
+        except OSError:
+            try:
+                os.ftruncate(self._fh.fileno(), start)
+                self._fh.seek(start)
+            except OSError:
+                pass  # the next run's recovery sets a torn tail aside
+            raise
 
     def _ensure_file(self) -> None:
         if self._fh is None or self._fh.tell() >= self.max_size:
@@ -173,19 +196,20 @@ class WarcWriter:
         req.rec_headers.add_header("WARC-Concurrent-To", resp.rec_headers.get_header("WARC-Record-ID"))
         offset = self._fh.tell()
         w.write_record(resp)
-        length = self._fh.tell() - offset
+        length = self._buf.tell()
         w.write_record(req)
-        self._fh.flush()
+        self._append()
         return Capture(self.name, offset, length, digest, resp.rec_headers.get_header("WARC-Record-ID"),
                        resp.rec_headers.get_header("WARC-Date"),
                        revisit_of["record_id"] if revisit_of else None)
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
-            self._fh = self._writer = None
+            try:
+                os.fsync(self._fh.fileno())
+            finally:
+                self._fh.close()
+                self._fh = self._writer = None
 
 
 # -- reading and verifying ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ capture's index row to the archive writer (crawler.writer), the one component th
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from http import HTTPStatus
 from importlib.metadata import version
@@ -21,6 +22,7 @@ from scrapy.http import Response
 
 from archive.store import data_dir
 from archive.warc import DEFAULT_MAX_SIZE, Exchange, WarcWriter, payload_digest
+from crawler.errors import PageRejected, is_disk_full
 from crawler.writer import ArchiveWriter
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,19 @@ class WarcCaptureMiddleware:
         self.writer = WarcWriter(self.directory, prefix, info, self.max_size)
 
     def process_response(self, request: Request, response: Response) -> Response:
+        if self.archive_writer.full:
+            raise PageRejected("disk_full", request.url)  # the crawl is stopping: nothing more is archived
+        try:
+            return self._capture(request, response)
+        except (OSError, sqlite3.Error) as e:
+            if not is_disk_full(e):
+                raise
+            where = self.directory / self.writer.name if isinstance(e, OSError) and self.writer else \
+                self.settings.get("GOVNEWS_DB")
+            self.archive_writer.disk_full(e, where)  # the WARC file is cut back to its last whole record
+            raise PageRejected("disk_full", request.url) from None
+
+    def _capture(self, request: Request, response: Response) -> Response:
         if self.writer is None:
             self._open()
         assert self.writer is not None
@@ -107,5 +122,9 @@ class WarcCaptureMiddleware:
 
     def close(self, spider=None, reason: str | None = None) -> None:
         if self.writer is not None:
-            self.writer.close()
             self.crawler.stats.set_value("govnews/warc_files", list(self.writer.files))
+            try:
+                self.writer.close()
+            except OSError as e:
+                if not is_disk_full(e):
+                    raise

@@ -142,9 +142,19 @@ def crawl(site_name: str, db: Path, base_url: str | None, full: bool, pages: int
       0   ok
       1   partial: finished with errors (counted by kind in crawl_runs.errors), or interrupted
       2   usage or configuration error
+      74  the disk is full: the crawl stopped early (run marked failed, error kind disk_full)
       75  another crawl holds this archive's lock (try again later)
     """
-    from crawler.run import EXIT_LOCKED, EXIT_USAGE, Locked, crawl_site, exit_code, summary_line
+    from crawler.errors import DiskFull
+    from crawler.run import (
+        EXIT_DISK_FULL,
+        EXIT_LOCKED,
+        EXIT_USAGE,
+        Locked,
+        crawl_site,
+        exit_code,
+        summary_line,
+    )
     from crawler.sites import SiteError, load_site
 
     try:
@@ -171,7 +181,15 @@ def crawl(site_name: str, db: Path, base_url: str | None, full: bool, pages: int
     except Locked as e:
         click.echo(f"govnews crawl: {e}; exiting", err=True)
         raise SystemExit(EXIT_LOCKED) from None
+    except DiskFull as e:
+        click.echo(f"govnews crawl: {e}; nothing crawled", err=True)
+        raise SystemExit(EXIT_DISK_FULL) from None
     click.echo(summary_line(site.name, summary))
+    if summary.get("disk_full"):
+        recorded = "left 'running' (no room to record it; the next run marks it interrupted)" \
+            if summary.get("run_unrecorded") else "marked failed (disk_full)"
+        click.echo(f"govnews crawl: {summary['disk_full']}; run {summary['run_id']} stopped early and {recorded}; "
+                   "free some space and run again", err=True)
     raise SystemExit(exit_code(summary))
 
 

@@ -8,6 +8,9 @@ succeeded) are counted too, so an operator sees them, but the run can still be "
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 from scrapy.exceptions import IgnoreRequest
 from twisted.python.failure import Failure
 
@@ -24,6 +27,29 @@ class PageRejected(IgnoreRequest):
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
+
+
+class DiskFull(RuntimeError):
+    """The filesystem holding the archive, its WARCs or its logs is full: the crawl stopped early."""
+
+
+_SQLITE_FULL = 13
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for "no space left" from the OS (ENOSPC, EDQUOT) or from SQLite (SQLITE_FULL)."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return (code is not None and code & 0xFF == _SQLITE_FULL) or "database or disk is full" in str(exc)
+    return False
+
+
+def disk_full_message(exc: BaseException, path: object) -> str:
+    """One line for the operator: what was being written and what the system said."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"disk full writing {path} ({reason})"
 
 
 def is_failure(kind: str) -> bool:

@@ -19,9 +19,10 @@ from pathlib import Path
 from scrapy.settings import Settings
 
 from archive.store import Archive, data_dir, utcnow
+from crawler.errors import DiskFull, disk_full_message, is_disk_full
 from crawler.sites import Site
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_DISK_FULL, EXIT_LOCKED = 0, 1, 2, 74, 75  # 74: sysexits' EX_IOERR
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,33 @@ def recover(archive: Archive, warc_dir: Path) -> tuple[list[int], list[str]]:
     return ids, notes
 
 
+class RunLogFile(logging.FileHandler):
+    """The run's log file. On a full disk it stops writing, quietly: the crawl is stopping anyway and
+    says why on stderr, instead of a `--- Logging error ---` block for every line."""
+
+    broken = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if is_disk_full(sys.exc_info()[1] or Exception()):
+            self.broken = True
+            return
+        super().handleError(record)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError as e:  # flushing the last lines onto a full disk
+            if not is_disk_full(e):
+                raise
+
+
 def _log_handlers(settings: Settings, log_file: Path, stderr_level: str) -> list[logging.Handler]:
     fmt = logging.Formatter(settings.get("LOG_FORMAT"), settings.get("LOG_DATEFORMAT"))
-    to_file = logging.FileHandler(log_file, encoding="utf-8")
+    to_file = RunLogFile(log_file, encoding="utf-8")
     to_file.setLevel(settings.get("GOVNEWS_LOG_FILE_LEVEL") or "INFO")
     to_stderr = logging.StreamHandler(sys.stderr)
     to_stderr.setLevel(stderr_level)
@@ -103,14 +128,11 @@ def _log_handlers(settings: Settings, log_file: Path, stderr_level: str) -> list
 def crawl_site(site: Site, db: str | Path, overrides: dict | None = None, stderr_level: str = "WARNING") -> dict:
     """Crawl `site` into the archive at `db`; return the run's summary and status.
 
-    Raises Locked when another crawl of this archive is running.
+    Raises Locked when another crawl of this archive is running, DiskFull when the disk is full before
+    the crawl starts (a full disk during the crawl stops it: status "failed", summary["disk_full"]).
     """
-    from scrapy.crawler import CrawlerProcess
-
-    from crawler.spiders.news import NewsSpider
-
     overrides = dict(overrides or {})
-    with archive_lock(db):
+    with _disk_full_raises(db), archive_lock(db):
         settings = crawl_settings(site, db, overrides)
         warc_dir = Path(settings.get("GOVNEWS_WARC_DIR") or data_dir(db, "warc"))
         log_dir = Path(settings.get("GOVNEWS_LOG_DIR") or data_dir(db, "logs"))
@@ -120,28 +142,15 @@ def crawl_site(site: Site, db: str | Path, overrides: dict | None = None, stderr
             run_id = archive.start_run(site.name, sys.argv)
             log_file = log_dir / f"{site.name}-{time.strftime('%Y%m%dT%H%M%S')}-run{run_id}.log"
             archive.update_run(run_id, log_file=str(log_file), pid=os.getpid())
-        settings.set("GOVNEWS_RUN_ID", run_id, priority="cmdline")
-        settings.set("GOVNEWS_WARC_DIR", str(warc_dir), priority="cmdline")
-        settings.set("GOVNEWS_LOG_FILE", str(log_file), priority="cmdline")
-        settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-        handlers = _log_handlers(settings, log_file, stderr_level)
-        try:
-            for note in notes:
-                log.warning(note)
-            process = CrawlerProcess(settings)
-            crawler = process.create_crawler(NewsSpider)
-            process.crawl(crawler, site=site)
-            process.start()
-        finally:
-            for h in handlers:
-                logging.root.removeHandler(h)
-                h.close()
-    stats = crawler.stats
-    summary = dict(stats.get_value("govnews/summary") or {})
-    summary["status"] = stats.get_value("govnews/status") or "failed"
-    if not stats.get_value("govnews/status"):  # the crawl never got going (see the log): say so in crawl_runs
-        with Archive(db) as archive:
-            archive.finish_run(run_id, "failed", {"errors": {"crawl_failed": 1}})
+        stats = _run_crawler(site, settings, run_id, warc_dir, log_file, notes, stderr_level)
+        summary = dict(stats.get_value("govnews/summary") or {})
+        summary["status"] = stats.get_value("govnews/status") or "failed"
+        if not stats.get_value("govnews/status"):  # the crawl never got going (see the log): say so in crawl_runs
+            with Archive(db) as archive:
+                archive.finish_run(run_id, "failed", {"errors": {"crawl_failed": 1}})
+    if stats.get_value("govnews/disk_full"):
+        summary["disk_full"] = stats.get_value("govnews/disk_full")
+        summary["run_unrecorded"] = bool(stats.get_value("govnews/run_unrecorded"))
     summary["run_id"] = run_id
     summary["log_file"] = str(log_file)
     summary["interrupted_runs"] = interrupted
@@ -149,7 +158,48 @@ def crawl_site(site: Site, db: str | Path, overrides: dict | None = None, stderr
     return summary
 
 
+@contextmanager
+def _disk_full_raises(path: str | Path) -> Iterator[None]:
+    """Turn "no space left" from the OS or SQLite, outside the crawl itself, into DiskFull."""
+    import sqlite3
+
+    try:
+        yield
+    except (OSError, sqlite3.Error) as e:
+        if not is_disk_full(e):
+            raise
+        raise DiskFull(disk_full_message(e, path)) from None
+
+
+def _run_crawler(site: Site, settings: Settings, run_id: int, warc_dir: Path, log_file: Path, notes: list[str],
+                 stderr_level: str):
+    """Run the Scrapy crawl of the opened run; return its stats."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.spiders.news import NewsSpider
+
+    settings.set("GOVNEWS_RUN_ID", run_id, priority="cmdline")
+    settings.set("GOVNEWS_WARC_DIR", str(warc_dir), priority="cmdline")
+    settings.set("GOVNEWS_LOG_FILE", str(log_file), priority="cmdline")
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    handlers = _log_handlers(settings, log_file, stderr_level)
+    try:
+        for note in notes:
+            log.warning(note)
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler(NewsSpider)
+        process.crawl(crawler, site=site)
+        process.start()
+    finally:
+        for h in handlers:
+            logging.root.removeHandler(h)
+            h.close()
+    return crawler.stats
+
+
 def exit_code(summary: dict) -> int:
+    if summary.get("disk_full"):
+        return EXIT_DISK_FULL
     return EXIT_OK if summary.get("status") == "ok" else EXIT_PARTIAL
 
 

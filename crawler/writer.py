@@ -11,13 +11,14 @@ WAL checkpoints run on this connection too (crawler.extensions.wal_checkpoint).
 from __future__ import annotations
 
 import logging
+import sqlite3
 import weakref
 from collections import Counter
 
 from scrapy import signals
 
 from archive.store import Archive
-from crawler.errors import is_failure
+from crawler.errors import disk_full_message, is_disk_full, is_failure
 from crawler.items import Article, AttachmentFile, CrawlError, ListingPage, Missing, NotModified, WalkEnded
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class ArchiveWriter:
         self.errors: Counter[str] = Counter()
         self.per_section: dict[str, Counter] = {}
         self.stops: dict[str, str] = {}
+        self.full: str | None = None  # set when a write found the disk full: the crawl is stopping
 
     @property
     def archive(self) -> Archive:
@@ -81,19 +83,26 @@ class ArchiveWriter:
         return self._archive
 
     # -- the run ------------------------------------------------------------------------------------
-    def open_run(self, site) -> dict:
+    def open_run(self, site) -> dict | None:
         """Record the site, open the run (`govnews crawl` opened it under the lock already), read the
-        frontier's state and mark the walks as in progress. Returns the state."""
-        if self.state is not None:
+        frontier's state and mark the walks as in progress. Returns the state (None: the disk is full)."""
+        if self.state is not None or self.full:
             return self.state
         self.site = site
-        self.section_ids = self.archive.save_site(site)
-        if not self.run_id:
-            self.run_id = self.archive.start_run(site.name, self.argv, self.log_file)
-        self.crawler.stats.set_value("govnews/run_id", self.run_id)
-        # --refresh also tries again the listed pages that were given up on after max_attempts runs.
-        self.state = self.archive.incremental_state(site.name, 1 << 30 if self.refresh else self.max_attempts)
-        self.archive.begin_walks(list(self.section_ids.values()), self.run_id)
+        try:
+            self.section_ids = self.archive.save_site(site)
+            if not self.run_id:
+                self.run_id = self.archive.start_run(site.name, self.argv, self.log_file)
+            self.crawler.stats.set_value("govnews/run_id", self.run_id)
+            # --refresh also tries again the listed pages that were given up on after max_attempts runs.
+            state = self.archive.incremental_state(site.name, 1 << 30 if self.refresh else self.max_attempts)
+            self.archive.begin_walks(list(self.section_ids.values()), self.run_id)
+        except (OSError, sqlite3.Error) as e:
+            if not is_disk_full(e):
+                raise
+            self.disk_full(e, self.db_path)
+            return None
+        self.state = state
         return self.state
 
     def finish_run(self, reason: str) -> dict:
@@ -101,13 +110,40 @@ class ArchiveWriter:
         # "shutdown" is Ctrl-C or SIGTERM; a kill -9 leaves "running", marked "interrupted" by the next run.
         status = "ok" if reason == "finished" and not summary["failed"] else (
             "partial" if reason == "finished" else "interrupted" if reason == "shutdown" else reason)
-        # Only now is every item stored: walks that never ended stay incomplete.
-        self.archive.end_walks({sid: self.walks.get(name, False) for name, sid in self.section_ids.items()},
-                               self.run_id)
-        self.archive.finish_run(self.run_id, status, summary)
+        if self.full:  # stopped early: every walk is incomplete, so the next run walks each to its end
+            status, self.walks = "failed", {}
+            summary["errors"] = {**summary["errors"], "disk_full": 1}
         self.crawler.stats.set_value("govnews/status", status)
         self.crawler.stats.set_value("govnews/summary", summary)
+        if self.run_id is None:
+            return summary
+        try:
+            # Only now is every item stored: walks that never ended stay incomplete.
+            self.archive.end_walks({sid: self.walks.get(name, False) for name, sid in self.section_ids.items()},
+                                   self.run_id)
+            self.archive.finish_run(self.run_id, status, summary)
+        except (OSError, sqlite3.Error) as e:
+            if not is_disk_full(e):
+                raise
+            self.disk_full(e, self.db_path)
+            # The walks were marked walking at the start: the next run walks them to the end anyway.
+            # Without room for the run row it stays 'running', and the next run marks it interrupted.
+            self.crawler.stats.set_value("govnews/run_unrecorded", True)
         return summary
+
+    def disk_full(self, exc: BaseException, path: object) -> None:
+        """A write found the disk full: stop the crawl now (once). What is still in flight is not written
+        (the next run fetches it again); the run is recorded `failed` with the error kind disk_full."""
+        if self.full:
+            return
+        self.full = disk_full_message(exc, path)
+        self.crawler.stats.set_value("govnews/disk_full", self.full)
+        log.info("%s: stopping the crawl", self.full)  # the command prints the one line on stderr
+        engine = getattr(self.crawler, "engine", None)
+        if engine is not None and getattr(engine, "spider", None) is not None:
+            from scrapy.utils.defer import deferred_from_coro
+
+            deferred_from_coro(engine.close_spider_async(reason="disk_full"))
 
     def close(self) -> None:
         if self._archive is not None:
@@ -119,7 +155,14 @@ class ArchiveWriter:
         handler = self._handlers.get(type(item))
         if handler is None:
             raise TypeError(f"the archive writer has no rule for {type(item).__name__}")
-        handler(self, item)
+        if self.full:
+            return  # the disk is full and the crawl stopping: nothing more is written
+        try:
+            handler(self, item)
+        except (OSError, sqlite3.Error) as e:
+            if not is_disk_full(e):
+                raise
+            self.disk_full(e, self.db_path)
 
     def _listing(self, item: ListingPage) -> None:
         self.archive.link_sections(self.section_ids[item.section], [i["url"] for i in item.items], self.run_id)

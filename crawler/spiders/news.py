@@ -72,6 +72,8 @@ class NewsSpider(scrapy.Spider):
     # -- start ----------------------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[scrapy.Request]:
         state = ArchiveWriter.of(self.crawler).open_run(self.site)  # read once, at the run's start
+        if state is None:
+            return  # the disk is full: the writer is stopping the crawl
         self.frontier = Frontier(state, refresh=self.refresh, attachments=self.attachments)
         for section in self.site.sections:
             yield self.listing_request(self.walk.start(section.name, section.url), section, page=1)
