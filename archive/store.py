@@ -418,6 +418,9 @@ class Archive:
         with self.db.atomic():
             self.db.execute(f"UPDATE attachments SET {', '.join(f'{k} = ?' for k in row)} WHERE url = ?",
                             [*row.values(), url])
+            if info.get("status") == "ok":
+                self.db.execute("UPDATE fetch_failures SET resolved_run = ? WHERE url = ? AND resolved_run IS NULL",
+                                [run_id, url])
 
     # -- incremental state --------------------------------------------------------------------------
     def incremental_state(self, site: str, max_attempts: int = 3) -> dict:
@@ -444,14 +447,18 @@ class Archive:
             "WHERE s.site = ? AND a.url IS NULL AND (f.url IS NULL OR f.attempts < ? OR f.resolved_run IS NOT NULL) "
             "GROUP BY x.article_url", [site, max_attempts])}
         # Attachments are settled once downloaded, skipped for size or refused with a 4xx; the others
-        # (never tried because a run was killed, or failed with a timeout/5xx) are tried again.
+        # (never tried because a run was killed, or failed with a timeout/5xx) are tried again, in at
+        # most `max_attempts` runs like articles.
         settled = "(t.status IN ('ok', 'too_large') OR t.status LIKE 'http_4%')"
         attachments_done = {r[0] for r in q(
             "SELECT DISTINCT t.url FROM attachments t JOIN articles a ON a.url = t.article_url "
             f"WHERE a.site = ? AND {settled}", [site])}
         attachments_pending = {r[0]: r[1] for r in q(
             "SELECT t.url, min(t.article_url) FROM attachments t JOIN articles a ON a.url = t.article_url "
-            f"WHERE a.site = ? AND NOT coalesce({settled}, 0) GROUP BY t.url", [site])}
+            "LEFT JOIN fetch_failures f ON f.url = t.url "
+            f"WHERE a.site = ? AND NOT coalesce({settled}, 0) "
+            "AND (f.url IS NULL OR f.attempts < ? OR f.resolved_run IS NOT NULL) GROUP BY t.url",
+            [site, max_attempts])}
         return {"sections": sections, "archived": archived, "known": listed | set(archived), "links": links,
                 "pending": pending, "attachments_done": attachments_done, "attachments_pending": attachments_pending}
 

@@ -216,7 +216,7 @@ class ArchiveWriter:
             self.counts["failed"] += 1
             section["errors"] += 1
             self.crawler.stats.inc_value("govnews/failed")  # read by the progress line
-            if item.what == "article":  # listed but not archived: retried on later runs
+            if item.what in ("article", "attachment"):  # not archived: retried in at most max_attempts runs
                 self.archive.record_failure(item.url, self.site.name, item.what, item.error, self.run_id)
             log.warning("%s: %s (%s)%s", item.error, item.url, item.section, detail)
         else:  # refused by policy (robots.txt, off-site, a listing trap cut short): counted, not failed

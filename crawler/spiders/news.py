@@ -53,6 +53,7 @@ class NewsSpider(scrapy.Spider):
         self.walk: WalkController | None = None
         self.frontier: Frontier | None = None
         self.listing_urls: set[str] = set()
+        self.url_limit = 2083  # Scrapy's URLLENGTH_LIMIT (from_crawler reads the setting)
         base = urlsplit(self.site.base_url)
         self.index_urls = {_norm(self.site.base_url), _norm(f"{base.scheme}://{base.netloc}/"),
                            *(_norm(s.url) for s in self.site.sections)}
@@ -65,6 +66,7 @@ class NewsSpider(scrapy.Spider):
         spider.walk = WalkController(max_pages=s.getint("GOVNEWS_MAX_LISTING_PAGES", 5000),
                                      pages=s.getint("GOVNEWS_MAX_PAGES") or None, full=s.getbool("GOVNEWS_FULL"))
         spider.attachment_maxsize = s.getint("GOVNEWS_ATTACHMENT_MAXSIZE", 50 * 1024 * 1024)
+        spider.url_limit = s.getint("URLLENGTH_LIMIT", 2083) or 1 << 62
         spider.refresh, spider.attachments = s.getbool("GOVNEWS_REFRESH"), s.getbool("GOVNEWS_ATTACHMENTS", True)
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
@@ -94,7 +96,7 @@ class NewsSpider(scrapy.Spider):
         section = self._section(fetch.section)
         if fetch.check == "attachment":
             return scrapy.Request(fetch.url, callback=self.parse_attachment, errback=self.attachment_failed,
-                                  meta={"govnews_kind": "attachment", "section": fetch.section,
+                                  meta={"govnews_kind": "attachment", "section": fetch.section, "govnews_url": fetch.url,
                                         "download_maxsize": self.attachment_maxsize})
         meta = {"govnews_kind": "article", "section": section.name, "govnews_url": fetch.url}
         if fetch.check is None:
@@ -138,10 +140,15 @@ class NewsSpider(scrapy.Spider):
                                  may_stop_early=self.frontier.walk_was_complete(section.name))
         for kind in step.errors:
             yield CrawlError(section.name, response.url, kind, "listing")
+        ended = step.ended
         for req in step.requests:
+            if len(req["url"]) > self.url_limit:  # Scrapy would drop it at INFO, and the walk would wait for it
+                yield CrawlError(section.name, req["url"], "url_too_long", "listing", f"{len(req['url'])} characters")
+                ended = self.walk.failed(section.name) or ended
+                continue
             yield self.listing_request(req, section, page + 1)
-        if step.ended:
-            yield from self._walk_ended(step.ended)
+        if ended:
+            yield from self._walk_ended(ended)
 
     def _listed_items(self, items: list[dict]) -> tuple[list[dict], list[str], list[tuple[str, str]]]:
         """Listed items under their canonical URLs, once each, with the (cleaned) link to request;
@@ -180,7 +187,8 @@ class NewsSpider(scrapy.Spider):
         overrides = {**self.site.overrides, **section.overrides}
         record = await self.extractor.extract(response.url, response.body, response.headers, overrides or None)
         if not (record.get("title") or list_item.get("title")) or not record.get("body"):
-            yield CrawlError(section.name, response.url, "empty_article", "article")
+            # Under the URL it was listed as (not where a redirect ended), so its attempts are counted.
+            yield CrawlError(section.name, self._asked(response.request), "empty_article", "article")
             return
         record.update(site=self.site.name, http_status=response.status, fetched_at=utcnow(),
                       list_title=list_item.get("title"), list_date=list_item.get("date"))
@@ -232,17 +240,24 @@ class NewsSpider(scrapy.Spider):
 
     def attachment_failed(self, failure: Failure) -> Iterator:
         request = failure.request
-        section = request.meta.get("section")
+        section, url = request.meta.get("section"), self._asked(request)
         kind = error_kind(failure)
         too_large = kind == "too_large" or "max size" in str(failure.value).lower()
-        yield AttachmentFile(section, request.url, "too_large" if too_large else kind)
+        yield AttachmentFile(section, url, "too_large" if too_large else kind)
         if not too_large:
-            # A 4xx is the site's own dead link (counted, not a failure); a 5xx or timeout is ours to retry.
+            # A 4xx is the site's own dead link (counted, not a failure); a 5xx or timeout is ours to retry,
+            # in at most GOVNEWS_MAX_ATTEMPTS runs like every failure.
             error = "attachment_missing" if kind.startswith("http_4") else f"attachment_{kind}"
-            yield CrawlError(section, request.url, error, "attachment")
+            yield CrawlError(section, url, error, "attachment")
 
     # -- errors ---------------------------------------------------------------------------------------
     def on_error(self, failure: Failure) -> Iterator:
         request = failure.request
-        yield CrawlError(request.meta.get("section"), request.url, error_kind(failure),
+        yield CrawlError(request.meta.get("section"), self._asked(request), error_kind(failure),
                          request.meta.get("govnews_kind"))
+
+    @staticmethod
+    def _asked(request: scrapy.Request) -> str:
+        """The URL a failure is recorded under: the canonical URL asked for, before any redirect (what
+        the archive lists and re-queues, so the attempt cap applies to it)."""
+        return request.meta.get("govnews_url") or (request.meta.get("redirect_urls") or [request.url])[0]
