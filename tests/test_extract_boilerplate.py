@@ -20,6 +20,9 @@ from crawler.extract.boilerplate import clean_lines, dedupe_copies, is_widget_li
     "主办单位：示例市人民政府办公室 版权所有 网站标识码：3200000099",
     "示ICP备00000000号-1",
     "Copyright © 2025 示例县融媒体中心 All Rights Reserved",
+    "视力保护色：【打印正文】【返回列表】",
+    "【朗读】【停止】 访问次数：88",
+    "字体：【大 中 小】 背景色： 护眼模式",
 ])
 def test_widget_lines_go(line: str) -> None:
     assert is_widget_line(line)
@@ -31,6 +34,8 @@ def test_widget_lines_go(line: str) -> None:
     "请于1月31日前打印申请表并签字后提交。",
     "会议决定关闭3家不合格企业。",
     "联系人：张三 电话：0000-1234567",
+    "开展爱眼护眼宣传活动，普及视力保护知识。",  # 护眼 / 视力保护 as words
+    "组织学生朗读红色家书。",
 ])
 def test_article_text_stays(line: str) -> None:
     assert not is_widget_line(line)

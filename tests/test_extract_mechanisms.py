@@ -287,3 +287,11 @@ def test_fawen_date_is_published_and_chengwen_date_is_written() -> None:
     assert (rec["published"], rec["written_date"]) == ("2025-05-28", "2025-05-26")
     rec = extract("xxgk/pairs_per_row_inside_body.html")  # 发文日期 in the table itself
     assert (rec["published"], rec["written_date"]) == ("2025-03-05", "2025-03-03")
+
+
+def test_xxgk_alternate_label_spellings() -> None:
+    # 索取号 for 索引号, 发布机关 for 发文机关, 成文时间/发文时间 for the dates, 所属主题, 文　　号 (U+3000 padding).
+    rec = extract("xxgk/alternate_label_spellings.html")
+    assert (rec["index_no"], rec["issuer"], rec["topic"]) == ("MB1C77777E/2025-00009", "示例市应急管理局", "安全生产监管")
+    assert (rec["written_date"], rec["published"]) == ("2025-01-24", "2025-01-27")  # not the later PubDate meta
+    assert rec["source"] == "示例市应急管理局" and "索 取 号" not in rec["body"]

@@ -159,17 +159,17 @@ class ArticlePage:
         return content.images(self.ctx.url, self.ctx.content) if self.ctx.content is not None else []
 
     def index_no(self) -> str | None:
-        return self._table(("索引号", "信息索引号"))
+        return self._table(("索引号", "信息索引号", "索取号"))
 
     def doc_no(self) -> str | None:
         v = self._table(("发文字号", "文号", "文件编号", "发布文号"))
         return None if v in _NONE_VALUES else v
 
     def issuer(self) -> str | None:
-        return self._table(("发文机关", "发布机构", "发文单位", "发布单位", "责任部门", "所属机构"))
+        return self._table(("发文机关", "发布机关", "发布机构", "发文单位", "发布单位", "责任部门", "所属机构"))
 
     def topic(self) -> str | None:
-        return self._table(("主题分类", "主题词"))
+        return self._table(("主题分类", "所属主题", "主题词"))
 
     def _table(self, keys) -> str | None:
         return first(self.ctx.table, keys) or None
@@ -240,11 +240,12 @@ class ArticlePage:
         v, region = ctx.labels.value(fields.SOURCE_LABELS + ("稿源",))
         if v:
             return self._from("source", v, f"label:{region}")
-        v = first(ctx.table, ("信息来源", "来源", "发布机构", "发文机关", "发文单位", "发布单位", "责任部门", "所属机构"))
+        v = first(ctx.table, ("信息来源", "来源", "发布机构", "发文机关", "发布机关", "发文单位", "发布单位", "责任部门",
+                              "所属机构"))
         if v:
             return self._from("source", v, "table")
         # 政府信息公开 info lines that are not a full table: 发布机构 / 发文机关 stand in for 来源.
-        v, region = ctx.labels.value(("发布机构", "发文机关", "发文单位", "发布单位", "发布部门"))
+        v, region = ctx.labels.value(("发布机构", "发文机关", "发布机关", "发文单位", "发布单位", "发布部门"))
         if v:
             return self._from("source", v, f"label:{region}")
         v = ctx.meta.get("contentsource") or ctx.enp.get("sourcename")

@@ -50,6 +50,9 @@ def _meta_share(lines: list[str], table: dict[str, str]) -> float:
     values = {re.sub(r"\s+", "", v) for v in table.values()}
     meta = 0
     for line in lines:
+        if "：" not in line and ":" not in line:
+            meta += re.sub(r"\s+", "", line) in values
+            continue
         prefix, pairs = fields.labelled(line)
         if (pairs and len(prefix) <= 4) or re.sub(r"\s+", "", line) in values \
                 or (len(line) <= 60 and _LABEL_LINE.match(line)):

@@ -16,15 +16,16 @@ import re
 from .dom import collapse, string_of
 
 XXGK_LABELS = (
-    "索引号 信息索引号 主题分类 主题词 发文机关 发布机构 发文单位 发布单位 责任部门 所属机构 信息来源 来源 成文日期 "
-    "发文日期 印发日期 发布日期 生成日期 发布时间 公开日期 发文字号 文号 文件编号 发布文号 有效性 时效性 组配分类 "
+    "索引号 信息索引号 索取号 主题分类 所属主题 主题词 发文机关 发布机关 发布机构 发文单位 发布单位 责任部门 所属机构 "
+    "信息来源 来源 成文日期 成文时间 发文日期 发文时间 印发日期 发布日期 生成日期 发布时间 公开日期 公开时间 发文字号 "
+    "文号 文件编号 发布文号 文种 公文种类 有效性 时效性 组配分类 "
     "体裁分类 信息分类 公开方式 公开时限 公开范围 公开形式 公开类别 标题 名称 信息名称 文件名称 关键词 实施日期 "
     "生效日期 废止日期 效力状态 内容概述 服务对象"
 ).split()
 # Labels only a metadata block has (标题, 来源, 发布日期 … also head ordinary articles).
 CORE_LABELS = frozenset(
-    "索引号 信息索引号 主题分类 发文机关 发文单位 成文日期 发文字号 组配分类 体裁分类 公开方式 公开时限 公开范围 "
-    "公开类别 信息分类 有效性 时效性 印发日期 发文日期 发布文号 文件编号".split()
+    "索引号 信息索引号 索取号 主题分类 发文机关 发布机关 发文单位 成文日期 成文时间 发文字号 组配分类 体裁分类 公开方式 "
+    "公开时限 公开范围 公开类别 信息分类 有效性 时效性 印发日期 发文日期 发文时间 发布文号 文件编号 公文种类".split()
 )
 _XXGK_SET = frozenset(XXGK_LABELS)
 
@@ -37,7 +38,9 @@ _ALT = "|".join(_spaced(x) for x in sorted(XXGK_LABELS, key=len, reverse=True))
 # A known label followed by a colon, at the start of a text, after whitespace or a separator.
 _LABEL_RX = re.compile(r"(?:^|(?<=[\s|｜;；]))(?P<label>" + _ALT + r")[\s\u3000]*[:：]")
 _ANY_LABEL = re.compile(_ALT)
-_CORE_START = re.compile("|".join(_spaced(x) for x in sorted(CORE_LABELS, key=len, reverse=True)) + "|索")
+_CORE_ANY = re.compile("|".join(_spaced(x) for x in sorted(CORE_LABELS, key=len, reverse=True)))
+# Per text node also a lone 索: a label split by markup (索<span/>引<span/>号) starts in its own node.
+_CORE_START = re.compile(_CORE_ANY.pattern + "|索")
 _CELLS = ("td", "th", "dt", "dd", "li")
 _BLOCKS = frozenset("table tbody div dl ul ol section article form p".split())
 
@@ -145,15 +148,25 @@ def _is_block(el) -> dict[str, str] | None:
     return pairs
 
 
+def _may_label(text: str) -> bool:
+    # A label is a short text of its own (a label cell) or is followed by a colon: long prose without
+    # a colon is skipped before the (slower) label search.
+    return (len(text) <= 24 or "：" in text or ":" in text) and _CORE_START.search(text) is not None
+
+
 def find_blocks(root) -> list[tuple[object, dict[str, str]]]:
     """Every visible metadata block on the page, in document order, with its pairs."""
+    # One pass in C over the page text first: most news pages hold no core label at all (a label split
+    # by markup is contiguous here, string() joins the text nodes).
+    if _CORE_ANY.search(string_of(root)) is None:
+        return []
     starts = []
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
-        if node.text and _CORE_START.search(node.text):
+        if node.text and _may_label(node.text):
             starts.append(node)
-        if node.tail and _CORE_START.search(node.tail):
+        if node.tail and _may_label(node.tail):
             starts.append(node.getparent())
     tried: set = set()
     found: list = []
