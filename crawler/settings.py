@@ -77,6 +77,7 @@ EXTENSIONS = {
 REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalFingerprinter"
 GOVNEWS_EXTRACT_PROCESSES = 0  # >0: extract articles in that many worker processes (bulk crawls)
 GOVNEWS_MAX_LISTING_PAGES = 5000  # the one page cap: deeper walks are cut (a calendar trap that never repeats)
+GOVNEWS_MAX_LISTING_ITEMS = 5000  # article links kept per listing page (a 100,000-link page: the rest cut, counted)
 GOVNEWS_RETRY_AFTER_MAX = 60  # seconds; a server asking for longer is given up on for this run
 GOVNEWS_WAL_MAX_BYTES = 8 * 1024 * 1024  # -wal over this is checkpointed (TRUNCATE) within a second
 GOVNEWS_WAL_CHECK_INTERVAL = 1.0

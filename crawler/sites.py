@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+from crawler.urls import url_allowed
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -124,8 +126,9 @@ def parse_site(data: dict, source: str, base_url: str | None = None) -> Site:
     base = base.rstrip("/") + "/"
     _check_url(base, f"{source}: base_url")
     hosts = tuple(data.get("allowed_hosts") or ())
-    if fixture or not hosts:
-        hosts = (urlsplit(base).hostname,)
+    if fixture or not hosts:  # host:port when the base URL names a port
+        parts = urlsplit(base)
+        hosts = (parts.netloc.lower() if parts.port else parts.hostname,)
     raw_sections = data.get("sections") or []
     if not raw_sections:
         raise SiteError(f"{source}: no [[sections]]")
@@ -141,7 +144,7 @@ def parse_site(data: dict, source: str, base_url: str | None = None) -> Site:
             raise SiteError(f"{where} ({s['name']}): missing 'url'")
         url = urljoin(base, s["url"])
         _check_url(url, where)
-        if urlsplit(url).hostname not in hosts:
+        if not url_allowed(url, hosts):
             raise SiteError(f"{where}: {url} is outside allowed_hosts {list(hosts)}")
         sections.append(Section(name=s["name"], url=url, listing=_check_listing(s.get("listing", {}), where),
                                 overrides=_check_overrides(s.get("overrides", {}), where)))

@@ -3,7 +3,8 @@
 - clean_url: the URL to request (same page, minus fragment, session ids and tracking parameters);
 - canonical_url: the one URL an article is archived under (clean_url, percent-escaped the way Scrapy
   sends it, /dir/index.html folded into /dir/);
-- host_allowed: Scrapy's offsite rule;
+- url_allowed / host_allowed: Scrapy's offsite rule on host:port (an allowed host or a subdomain of
+  one, on the port its entry names, or the scheme's default port);
 - link_refusal: why a link is never requested (not http(s), off-site), or None.
 """
 
@@ -62,13 +63,37 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")) if path != parts.path else clean
 
 
-def host_allowed(host: str | None, allowed: Iterable[str]) -> bool:
-    """Scrapy's offsite rule: the host is an allowed domain or a subdomain of one (ports ignored)."""
-    allowed = [d.lower() for d in allowed if d]
-    if not allowed:
+def _host_port(entry: str) -> tuple[str, int | None]:
+    host, sep, port = entry.strip().lower().rpartition(":")
+    return (host, int(port)) if sep and port.isdigit() else (entry.strip().lower(), None)
+
+
+def host_allowed(host: str | None, allowed: Iterable[str], port: int | None = None, scheme: str = "http") -> bool:
+    """Scrapy's offsite rule, on host:port: the host is an allowed host or a subdomain of one, and the
+    port is the one that entry names — an entry without a port allows the scheme's default port only
+    (80 for http, 443 for https), so another port of an allowed host is another site."""
+    entries = [_host_port(d) for d in allowed if d]
+    if not entries:
         return True
     host = (host or "").lower()
-    return any(host == d or host.endswith("." + d) for d in allowed)
+    port = port or _DEFAULT_PORTS.get(scheme)
+    return any((host == h or host.endswith("." + h)) and port in ((p,) if p else tuple(_DEFAULT_PORTS.values()))
+               for h, p in entries)
+
+
+def url_allowed(url: str, allowed: Iterable[str]) -> bool:
+    """host_allowed for the host, port and scheme of `url`."""
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number
+        return False
+    return host_allowed(parts.hostname, allowed, port, parts.scheme)
+
+
+def allowed_domains(allowed: Iterable[str]) -> list[str]:
+    """The hosts of host[:port] entries, for Scrapy's own offsite filter (which takes no ports)."""
+    return sorted({_host_port(d)[0] for d in allowed if d})
 
 
 def link_refusal(url: str, allowed: Iterable[str]) -> str | None:
@@ -76,6 +101,6 @@ def link_refusal(url: str, allowed: Iterable[str]) -> str | None:
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https"):
         return "bad_link"
-    if not host_allowed(parts.hostname, allowed):
+    if not url_allowed(url, allowed):
         return "offsite_link"
     return None

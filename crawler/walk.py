@@ -110,6 +110,8 @@ class WalkController:
     def _next(self, walk: SectionWalk, url: str, page: int, result: dict, all_known: bool,
               may_stop_early: bool) -> list[dict]:
         walk.pages.append(url)
+        if result.get("items_cut"):  # the spider kept only the first items of a huge page: not all seen
+            walk.capped = True
         urls = [i["url"] for i in result.get("items") or []]
         new = [u for u in urls if u not in walk.items]
         walk.items.update(urls)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scrapy import Request
 
-from crawler.urls import canonical_url, clean_url, host_allowed, link_refusal
+from crawler.urls import allowed_domains, canonical_url, clean_url, host_allowed, link_refusal, url_allowed
 
 
 def test_non_ascii_and_spaces_are_escaped_as_scrapy_sends_them():
@@ -30,3 +30,16 @@ def test_link_refusals():
     assert link_refusal("http://evil.test/x", allowed) == "offsite_link"
     assert link_refusal("javascript:alert(1)", allowed) == link_refusal("mailto:x@a.test", allowed) == "bad_link"
     assert host_allowed("sub.a.test", allowed) and not host_allowed("nota.test", allowed)
+
+
+def test_hosts_are_host_and_port():
+    # Issue 11, item 10: another port of an allowed host is another server.
+    assert url_allowed("http://a.test/x", ["a.test"]) and url_allowed("https://a.test/x", ["a.test"])
+    assert url_allowed("http://a.test:80/x", ["a.test"]) and url_allowed("http://www.a.test/x", ["a.test"])
+    assert not url_allowed("http://a.test:8080/x", ["a.test"])
+    assert url_allowed("http://127.0.0.1:4000/x", ["127.0.0.1:4000"])
+    assert not url_allowed("http://127.0.0.1:4001/x", ["127.0.0.1:4000"])
+    assert not url_allowed("http://127.0.0.1/x", ["127.0.0.1:4000"])
+    assert not url_allowed("http://a.test:99999999/x", ["a.test"])  # not a port: refused, not a crash
+    assert link_refusal("http://127.0.0.1:4001/x", ["127.0.0.1:4000"]) == "offsite_link"
+    assert allowed_domains(["127.0.0.1:4000", "a.test"]) == ["127.0.0.1", "a.test"]

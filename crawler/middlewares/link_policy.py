@@ -30,7 +30,7 @@ class LinkPolicyMiddleware(BaseSpiderMiddleware):
         # archived URLs re-checked: only links found on pages are policed.
         if kind not in ("article", "listing") or response is None:
             return request
-        allowed = getattr(self.crawler.spider, "allowed_domains", None) or []
+        allowed = getattr(self.crawler.spider, "allowed_hosts", None) or []  # host[:port] entries
         refusal = link_refusal(request.url, allowed)
         if refusal:
             return CrawlError(request.meta.get("section"), request.url, refusal, kind)

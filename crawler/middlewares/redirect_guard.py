@@ -5,13 +5,16 @@ from __future__ import annotations
 from urllib.parse import urljoin, urlsplit
 
 from crawler.errors import PageRejected
-from crawler.urls import canonical_url, clean_url, host_allowed
+from crawler.urls import canonical_url, clean_url, url_allowed
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 
 
 class RedirectGuardMiddleware:
     """Sits just before RedirectMiddleware: name redirect loops and off-site redirects as errors.
+
+    Off-site is host:port (crawler.urls.url_allowed): a redirect to another port of an allowed host
+    is another server, refused like another host.
 
     Without it Scrapy drops both silently (the dupefilter eats a loop, the offsite filter eats the
     other host), so the article would vanish from the counts. A redirect to the same canonical URL
@@ -35,8 +38,8 @@ class RedirectGuardMiddleware:
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https"):
             raise PageRejected("bad_redirect", f"{request.url} -> {target}")
-        allowed = getattr(self.crawler.spider, "allowed_domains", None) or []
-        if not host_allowed(parts.hostname, allowed) and not request.meta.get("allow_offsite"):
+        allowed = getattr(self.crawler.spider, "allowed_hosts", None) or []  # host[:port] entries
+        if not url_allowed(target, allowed) and not request.meta.get("allow_offsite"):
             raise PageRejected("offsite_redirect", f"{request.url} -> {target}")
         chain = [*request.meta.get("redirect_urls", []), request.url]
         if target in chain or clean_url(target) in {clean_url(u) for u in chain[:-1]}:

@@ -28,7 +28,7 @@ from crawler.items import Article, AttachmentFile, CrawlError, ListingPage, Miss
 from crawler.listing import extract_listing
 from crawler.listing.shell import ANTI_BOT_STATUS
 from crawler.sites import Section, Site, load_site
-from crawler.urls import canonical_url, clean_url, link_refusal
+from crawler.urls import allowed_domains, canonical_url, clean_url, link_refusal
 from crawler.walk import Ending, WalkController
 from crawler.writer import ArchiveWriter
 
@@ -48,12 +48,14 @@ class NewsSpider(scrapy.Spider):
     def __init__(self, site: Site | str, *args, base_url: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.site = load_site(site, base_url) if isinstance(site, str) else site
-        self.allowed_domains = list(self.site.allowed_hosts)
+        self.allowed_hosts = list(self.site.allowed_hosts)  # host[:port]: our rules (crawler.urls)
+        self.allowed_domains = allowed_domains(self.allowed_hosts)  # Scrapy's offsite filter takes no ports
         self.extractor = Extractor()
         self.walk: WalkController | None = None
         self.frontier: Frontier | None = None
         self.listing_urls: set[str] = set()
         self.url_limit = 2083  # Scrapy's URLLENGTH_LIMIT (from_crawler reads the setting)
+        self.max_items = 5000  # GOVNEWS_MAX_LISTING_ITEMS: article links kept per listing page (0: all)
         base = urlsplit(self.site.base_url)
         self.index_urls = {_norm(self.site.base_url), _norm(f"{base.scheme}://{base.netloc}/"),
                            *(_norm(s.url) for s in self.site.sections)}
@@ -67,6 +69,7 @@ class NewsSpider(scrapy.Spider):
                                      pages=s.getint("GOVNEWS_MAX_PAGES") or None, full=s.getbool("GOVNEWS_FULL"))
         spider.attachment_maxsize = s.getint("GOVNEWS_ATTACHMENT_MAXSIZE", 50 * 1024 * 1024)
         spider.url_limit = s.getint("URLLENGTH_LIMIT", 2083) or 1 << 62
+        spider.max_items = s.getint("GOVNEWS_MAX_LISTING_ITEMS", 5000)
         spider.refresh, spider.attachments = s.getbool("GOVNEWS_REFRESH"), s.getbool("GOVNEWS_ATTACHMENTS", True)
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
@@ -119,7 +122,15 @@ class NewsSpider(scrapy.Spider):
         hints = {**section.listing, "request": response.meta.get("listing_request"), "status": response.status}
         listing = extract_listing(response.url, response.body, response.headers, hints=hints)
         self.listing_urls.add(_norm(response.url))
-        items, links, refused = self._listed_items(listing.get("items") or [])
+        found = listing.get("items") or []
+        if self.max_items and len(found) > self.max_items:
+            # A page listing 100,000 links would queue as many requests at once: keep the first
+            # GOVNEWS_MAX_LISTING_ITEMS, count the cut, and leave the walk incomplete.
+            yield CrawlError(section.name, response.url, "listing_items_cap", "listing",
+                             f"{len(found)} items, kept the first {self.max_items}")
+            listing = {**listing, "items": found[:self.max_items], "items_cut": len(found) - self.max_items}
+            found = listing["items"]
+        items, links, refused = self._listed_items(found)
         for url, kind in refused:
             yield CrawlError(section.name, url, kind, "article")
         yield ListingPage(section.name, response.url, page, items, listing.get("mechanism"), listing.get("total_pages"))
@@ -155,7 +166,7 @@ class NewsSpider(scrapy.Spider):
         refused links (off-site, not http) apart, with their error kind."""
         kept, links, refused, seen = [], [], [], set()
         for item in items:
-            kind = link_refusal(item.get("url") or "", self.allowed_domains)
+            kind = link_refusal(item.get("url") or "", self.allowed_hosts)
             if kind:
                 refused.append((item.get("url") or "", kind))
                 continue
