@@ -30,6 +30,19 @@ def _page_url(path: Path, url: str | None) -> str:
     return url or path.resolve().as_uri()
 
 
+def _html_bytes(command: str, page: Path) -> bytes:
+    """The saved page's bytes; exit 2 with one line when it cannot be a web page (empty, binary, SQLite)."""
+    from crawler.middlewares.response_check import looks_binary
+
+    data = page.read_bytes()
+    what = "an empty file" if not data.strip() else "an SQLite database" if data.startswith(b"SQLite format 3\0") \
+        else "binary data" if looks_binary(data) else None
+    if what:
+        click.echo(f"govnews {command}: {page} is not an HTML page ({what})", err=True)
+        raise SystemExit(2)
+    return data
+
+
 def _print_json(obj: object) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=1))
 
@@ -59,10 +72,11 @@ def extract(page: Path, url: str | None, save_dir: Path | None, site_name: str |
     """Extract the article record from a saved PAGE and print it as JSON."""
     from crawler.extract import extract_article
 
+    data = _html_bytes("extract", page)
     overrides = _site_overrides(site_name, section) if site_name else None
     if save_dir is not None:
         _save_case(save_dir, page, url, "article", overrides)
-    record = extract_article(_page_url(page, url), page.read_bytes(), None, overrides)
+    record = extract_article(_page_url(page, url), data, None, overrides)
     out = dict(record)
     # The command-line shape lists attachment and image URLs; the full pairs stay under *_links.
     out["attachment_links"] = record.get("attachments", [])
@@ -81,9 +95,10 @@ def links(page: Path, url: str | None, save_dir: Path | None) -> None:
     """Print the article list and the next page of a saved listing PAGE as JSON."""
     from crawler.listing import extract_listing
 
+    data = _html_bytes("links", page)
     if save_dir is not None:
         _save_case(save_dir, page, url, "listing")
-    _print_json(extract_listing(_page_url(page, url), page.read_bytes(), None))
+    _print_json(extract_listing(_page_url(page, url), data, None))
 
 
 def _site_overrides(site_name: str, section: str | None) -> dict:
@@ -120,6 +135,7 @@ def _size(value: str) -> int:
 @cli.command()
 @click.option("--site", "site_name", required=True, help="Site definition name (see `govnews sites`) or a .toml path.")
 @click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Archive file (created if missing).")
+@click.option("--create-dirs", is_flag=True, help="Create the --db file's directory if it does not exist.")
 @click.option("--base-url", help="Base URL for a fixture site (printed by `govnews fixtures serve`).")
 @click.option("--full", is_flag=True, help="Walk every listing page, not only up to the first fully archived one.")
 @click.option("--pages", type=click.IntRange(min=1), help="Walk at most N listing pages per section.")
@@ -132,7 +148,7 @@ def _size(value: str) -> int:
 @click.option("--progress/--no-progress", default=None, help="Live progress line on stderr [default: when stderr is a terminal].")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
 @click.option("--log-level", default="WARNING", show_default=True, help="What reaches stderr (the log file gets INFO).")
-def crawl(site_name: str, db: Path, base_url: str | None, full: bool, pages: int | None, refresh: bool,
+def crawl(site_name: str, db: Path, create_dirs: bool, base_url: str | None, full: bool, pages: int | None, refresh: bool,
           warc_dir: Path | None, warc_max_size: str, attachment_max_size: str, operator: str | None,
           log_dir: Path | None, progress: bool | None, settings: tuple[str, ...], log_level: str) -> None:
     """Crawl a site into the archive at DB: only what is new, keeping every raw response in WARC.
@@ -141,11 +157,11 @@ def crawl(site_name: str, db: Path, base_url: str | None, full: bool, pages: int
     Exit codes:
       0   ok
       1   partial: finished with errors (counted by kind in crawl_runs.errors), or interrupted
-      2   usage or configuration error
+      2   usage or configuration error (a bad option, an unknown site, no --db directory, a read-only archive)
       74  the disk is full: the crawl stopped early (run marked failed, error kind disk_full)
       75  another crawl holds this archive's lock (try again later)
     """
-    from crawler.errors import DiskFull
+    from crawler.errors import DiskFull, NotWritable
     from crawler.run import (
         EXIT_DISK_FULL,
         EXIT_LOCKED,
@@ -162,6 +178,12 @@ def crawl(site_name: str, db: Path, base_url: str | None, full: bool, pages: int
     except SiteError as e:
         click.echo(f"govnews crawl: {e}", err=True)
         raise SystemExit(EXIT_USAGE) from None
+    if not db.parent.is_dir():
+        if not create_dirs:
+            click.echo(f"govnews crawl: no directory {db.parent} for --db {db}: create it, or pass --create-dirs",
+                       err=True)
+            raise SystemExit(EXIT_USAGE)
+        db.parent.mkdir(parents=True, exist_ok=True)
     overrides: dict[str, object] = {
         "GOVNEWS_FULL": full, "GOVNEWS_REFRESH": refresh, "GOVNEWS_MAX_PAGES": pages or 0,
         "GOVNEWS_WARC_MAX_SIZE": _size(warc_max_size), "GOVNEWS_ATTACHMENT_MAXSIZE": _size(attachment_max_size),
@@ -184,6 +206,9 @@ def crawl(site_name: str, db: Path, base_url: str | None, full: bool, pages: int
     except DiskFull as e:
         click.echo(f"govnews crawl: {e}; nothing crawled", err=True)
         raise SystemExit(EXIT_DISK_FULL) from None
+    except NotWritable as e:
+        click.echo(f"govnews crawl: {e}; nothing crawled", err=True)
+        raise SystemExit(EXIT_USAGE) from None
     click.echo(summary_line(site.name, summary))
     if summary.get("disk_full"):
         recorded = "left 'running' (no room to record it; the next run marks it interrupted)" \

@@ -46,6 +46,23 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
+class NotWritable(RuntimeError):
+    """The archive (or the directory beside it) cannot be written: a read-only file or filesystem."""
+
+
+_SQLITE_READONLY = 8
+
+
+def is_read_only(exc: BaseException) -> bool:
+    """True for a write refused by permissions or a read-only filesystem (OS or SQLite)."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return (code is not None and code & 0xFF == _SQLITE_READONLY) or "readonly database" in str(exc)
+    return False
+
+
 def disk_full_message(exc: BaseException, path: object) -> str:
     """One line for the operator: what was being written and what the system said."""
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -19,7 +19,7 @@ from pathlib import Path
 from scrapy.settings import Settings
 
 from archive.store import Archive, data_dir, utcnow
-from crawler.errors import DiskFull, disk_full_message, is_disk_full
+from crawler.errors import DiskFull, NotWritable, disk_full_message, is_disk_full, is_read_only
 from crawler.sites import Site
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_DISK_FULL, EXIT_LOCKED = 0, 1, 2, 74, 75  # 74: sysexits' EX_IOERR
@@ -129,10 +129,11 @@ def crawl_site(site: Site, db: str | Path, overrides: dict | None = None, stderr
     """Crawl `site` into the archive at `db`; return the run's summary and status.
 
     Raises Locked when another crawl of this archive is running, DiskFull when the disk is full before
-    the crawl starts (a full disk during the crawl stops it: status "failed", summary["disk_full"]).
+    the crawl starts (a full disk during the crawl stops it: status "failed", summary["disk_full"]),
+    NotWritable when the archive cannot be written (a read-only file or filesystem).
     """
     overrides = dict(overrides or {})
-    with _disk_full_raises(db), archive_lock(db):
+    with _storage_errors(db), archive_lock(db):
         settings = crawl_settings(site, db, overrides)
         warc_dir = Path(settings.get("GOVNEWS_WARC_DIR") or data_dir(db, "warc"))
         log_dir = Path(settings.get("GOVNEWS_LOG_DIR") or data_dir(db, "logs"))
@@ -159,16 +160,20 @@ def crawl_site(site: Site, db: str | Path, overrides: dict | None = None, stderr
 
 
 @contextmanager
-def _disk_full_raises(path: str | Path) -> Iterator[None]:
-    """Turn "no space left" from the OS or SQLite, outside the crawl itself, into DiskFull."""
+def _storage_errors(path: str | Path) -> Iterator[None]:
+    """Outside the crawl itself: "no space left" from the OS or SQLite becomes DiskFull, a write refused
+    (read-only file or filesystem, no permission) NotWritable, each with a one-line message."""
     import sqlite3
 
     try:
         yield
     except (OSError, sqlite3.Error) as e:
-        if not is_disk_full(e):
-            raise
-        raise DiskFull(disk_full_message(e, path)) from None
+        if is_disk_full(e):
+            raise DiskFull(disk_full_message(e, path)) from None
+        if is_read_only(e):
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise NotWritable(f"cannot write the archive {path} ({reason})") from None
+        raise
 
 
 def _run_crawler(site: Site, settings: Settings, run_id: int, warc_dir: Path, log_file: Path, notes: list[str],

@@ -72,6 +72,7 @@ EXTENSIONS = {
     "crawler.extensions.error_stats.ErrorStats": 500,
     "crawler.extensions.wal_checkpoint.WalCheckpoint": 510,
     "crawler.progress.ProgressLine": 520,
+    "crawler.extensions.quiet_log.QuietNetworkLog": 530,
 }
 # Same article under many URLs (session ids, tracking parameters, index.html vs /): one fingerprint.
 REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalFingerprinter"

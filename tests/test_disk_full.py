@@ -11,31 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
-import subprocess
 import sys
 
 import pytest
 
 from fixtures.server import FixtureServer, Reply
 from fixtures.sites.mini import MiniSite
-from tests.conftest import REPO
+from tests.small_disk import namespace_unavailable, run_on_small_disk
 
 ARTICLES = 80
 PAD = 60_000  # random hex per page (in an HTML comment): ~30 KB of WARC per article, nothing in the rows
-
-
-def _namespace_works() -> str | None:
-    """Why a private tmpfs cannot be mounted here, or None."""
-    if not shutil.which("unshare"):
-        return "no unshare(1)"
-    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
-                            "d=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs $d && umount $d && rmdir $d"],
-                           capture_output=True, text=True)
-    if probe.returncode:
-        return f"cannot mount a private tmpfs (unprivileged user namespaces off?): {probe.stderr.strip()[:200]}"
-    return None
 
 
 def _padded(site: MiniSite) -> None:
@@ -53,7 +39,7 @@ def _padded(site: MiniSite) -> None:
 
 
 def test_disk_full_stops_the_crawl_cleanly_and_the_next_run_recovers(tmp_path):
-    why = _namespace_works()
+    why = namespace_unavailable()
     if why:
         pytest.skip(why)
     site = MiniSite([f"/a/{i:03d}.html" for i in range(ARTICLES)])
@@ -64,12 +50,8 @@ def test_disk_full_stops_the_crawl_cleanly_and_the_next_run_recovers(tmp_path):
         crawl = [sys.executable, "-m", "crawler.cli", "crawl", "--site", str(site.definition(tmp_path)),
                  "--base-url", site.base_url, "--db", str(db), "--full"]
         verify = [sys.executable, "-m", "crawler.cli", "warc", "verify", "--db", str(db)]
-        steps = [crawl, ["remount", "64m"], crawl, verify]
-        done = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", sys.executable, "-m",
-                               "tests.small_disk", "1500k", str(disk), str(out), "--",
-                               *(json.dumps(s) for s in steps)], cwd=REPO, capture_output=True, text=True,
-                              timeout=600)
-        assert done.returncode == 0, done.stderr[-3000:]
+        steps = [crawl, ["remount", "size=64m"], crawl, verify]
+        run_on_small_disk("1500k", disk, out, steps)
     full, _, again, verified = json.loads(out.read_text(encoding="utf-8"))
 
     # The crawl that met the full disk: exit 74, the summary line, one line on stderr, no traceback.
