@@ -28,3 +28,16 @@ def test_items_past_the_cap_are_cut_and_counted(tmp_path):
     assert status == "partial" and json.loads(errors) == {"listing_items_cap": 1}
     assert walk == "incomplete"
     assert "WARNING: listing_items_cap: " in done.stderr and "30 items, kept the first 10" in done.stderr
+
+
+def test_row_finder_bounded_on_a_page_of_100000_links():
+    # Counts, not time: the row finder looks at MAX_TITLE_ANCHORS title links at most, in page order.
+    from crawler.listing import extract_listing
+    from crawler.listing.rows import MAX_TITLE_ANCHORS
+
+    rows = "".join(f'<li><a href="/n/{i}.html">第{i}号关于开展工作的通知</a><span>2025-03-01</span></li>'
+                   for i in range(100_000))
+    body = f'<html><body><ul class="newslist">{rows}</ul></body></html>'.encode()
+    items = extract_listing("http://127.0.0.1:1/a/", body, None)["items"]
+    assert len(items) == MAX_TITLE_ANCHORS == 20000
+    assert items[0]["url"] == "http://127.0.0.1:1/n/0.html" and items[-1]["url"].endswith(f"/n/{MAX_TITLE_ANCHORS - 1}.html")

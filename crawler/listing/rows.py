@@ -139,9 +139,17 @@ def _base_url(root: etree._Element, url: str) -> str:
     return url
 
 
+# Title links looked at per page: far past any real listing page (20-50 rows; a few thousand on an
+# "all articles" page), and it bounds the time and memory a page of 100,000 links costs (the crawl
+# keeps GOVNEWS_MAX_LISTING_ITEMS of them and counts the cut).
+MAX_TITLE_ANCHORS = 20000
+
+
 def _title_anchors(root: etree._Element) -> list[tuple[etree._Element, str]]:
     out = []
     for a in root.iter("a"):
+        if len(out) >= MAX_TITLE_ANCHORS:
+            break
         if any(p.tag in SKIP_TAGS for p in a.iterancestors() if isinstance(p.tag, str)):
             continue
         title = anchor_title(a)
@@ -168,7 +176,8 @@ def _find_rows(root: etree._Element, base: str, dated: bool) -> list[Row]:
         for _ in range(7):
             if node is None or not isinstance(node.tag, str) or node.tag in STOP_TAGS:
                 break
-            if len(counts.get(node, set()) - {url}) > 0:
+            others = counts.get(node)  # another title link under this node: not this link's row
+            if others and (len(others) > 1 or url not in others):
                 break
             last_alone = node
             if dated:
