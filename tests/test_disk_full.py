@@ -81,3 +81,29 @@ def test_disk_full_stops_the_crawl_cleanly_and_the_next_run_recovers(tmp_path):
     conn.close()
     assert urls == set(site.expected())
     assert runs == [(1, "failed"), (2, "ok")]
+
+
+def test_sqlite_meeting_the_full_disk_stops_the_crawl_the_same_way(tmp_path):
+    # WARCs and logs elsewhere: here it is SQLite's commit that finds no room ("database or disk is full").
+    why = namespace_unavailable()
+    if why:
+        pytest.skip(why)
+    site = MiniSite([f"/a/{i:03d}.html" for i in range(300)])
+    disk = tmp_path / "disk"
+    with FixtureServer([site]):
+        crawl = [sys.executable, "-m", "crawler.cli", "crawl", "--site", str(site.definition(tmp_path)),
+                 "--base-url", site.base_url, "--db", str(disk / "a.db"), "--warc-dir", str(tmp_path / "warc"),
+                 "--log-dir", str(tmp_path / "logs")]
+        full, _, again = run_on_small_disk("1m", disk, tmp_path / "out.json", [crawl, ["remount", "size=64m"], crawl])
+    assert full["returncode"] == 74, full["stderr"][-3000:]
+    assert full["stderr"].splitlines() == [
+        f"govnews crawl: disk full writing {disk / 'a.db'} (database or disk is full); run 1 stopped early and "
+        "marked failed (disk_full); free some space and run again"]
+    assert again["returncode"] == 0 and again["stderr"] == "", again["stderr"][-3000:]
+    conn = sqlite3.connect(tmp_path / "step0" / "a.db")
+    assert conn.execute("SELECT status, errors FROM crawl_runs").fetchone() == ("failed", '{"disk_full": 1}')
+    conn.close()
+    conn = sqlite3.connect(tmp_path / "step2" / "a.db")
+    assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 300
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
