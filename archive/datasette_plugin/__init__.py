@@ -22,7 +22,8 @@ from datasette import hookimpl
 from datasette.utils import escape_sqlite, tilde_encode, urlsafe_components
 from markupsafe import Markup, escape
 
-from archive import safety, search
+from archive import feeds, safety, search
+from archive.datasette_plugin import atom
 from archive.datasette_plugin.versions import version_diff
 
 # -- which databases are ours ---------------------------------------------------------------------
@@ -72,6 +73,7 @@ def prepare_connection(conn, database, datasette):
         return
     if ours:
         search.register_functions(conn, bounded=True)  # Datasette runs anyone's SQL: bound every argument
+        feeds.register_functions(conn)
         conn.create_function("escape_fts", 1, search.bounded_function(search.match_expression, "escape_fts",
                                                              (search.QUERY_MAX_CHARS,)), deterministic=True)
         # Searches and facets read thousands of rows at random: memory-mapped reads are several times
@@ -103,6 +105,7 @@ def archive_metadata(schema: dict) -> dict:
     articles["fts_pk"] = "rowid"
     # Only the tables and columns this archive has (an older archive lacks some).
     meta["tables"] = {t: m for t, m in meta["tables"].items() if t in schema["tables"]}
+    meta["queries"] = canned_for(schema, meta.get("queries", {}))
     for t, m in meta["tables"].items():
         m["columns"] = {c: d for c, d in m.get("columns", {}).items() if c in schema["tables"][t]}
     return meta
@@ -118,6 +121,10 @@ def get_metadata(datasette, key, database, table):
     if names not in cache:
         out = {k: v for k, v in _base_metadata().items() if k != "databases"}
         out["databases"] = {name: archive_metadata(schema) for name, schema in archives.items()}
+        # Our feed queries escape and sanitize their own HTML (archive/feeds.py), with <ins>/<del> that
+        # datasette-atom's own cleaning would turn into text.
+        out["plugins"] = {"datasette-atom": {"allow_unsafe_html_in_canned_queries": {
+            name: [q for q in FEED_QUERIES if q in out["databases"][name]["queries"]] for name in archives}}}
         cache[names] = out
     # Datasette merges what we return into its own dict: hand out a copy.
     return copy.deepcopy(cache[names])
@@ -176,6 +183,7 @@ def rewrite_table_sql(sql: str, narrow_columns: set[str] = frozenset()) -> str:
 
 @hookimpl
 def startup(datasette):
+    atom.wrap_renderer(datasette)
     for name, schema in _archives(datasette).items():
         db = datasette.get_database(name)
         if getattr(db, "_govnews_tiebreak", False):
@@ -190,82 +198,20 @@ def startup(datasette):
         db._govnews_tiebreak = True
 
 
-# -- canned queries ---------------------------------------------------------------------------------
-
-_SNIPPET_COLS = "a.url, a.title, a.published, a.site, a.section, a.source, govnews_snippet(a.body, :q) AS snippet"
-
-QUERIES = {
-    "latest": {
-        "title": "Latest articles · 最新文章",
-        "description": "The 200 most recently published articles. 最近发布的 200 篇文章。",
-        "sql": "SELECT url, title, published, site, section, source FROM articles "
-               "ORDER BY published DESC LIMIT 200",
-    },
-    "search": {
-        "title": "Search, best matches first · 全文检索（按相关度）",
-        "description": "Exact substring search of titles and bodies; several words = all of them, "
-                       "\"quoted words\" = that phrase. Title hits rank first. Up to 100 results. "
-                       "在标题和正文中精确查找；多个词须同时出现，加引号为整个短语。",
-        "sql": f"SELECT {_SNIPPET_COLS} FROM (SELECT rowid, rank FROM {search.FTS_TABLE} "
-               f"WHERE {search.FTS_TABLE} MATCH govnews_match(:q) ORDER BY rank LIMIT 100) AS hit "
-               "JOIN articles a ON a.rowid = hit.rowid ORDER BY hit.rank",
-    },
-    "search_newest": {
-        "title": "Search, newest first · 全文检索（按时间）",
-        "description": "The same search, newest articles first. Up to 100 results. 同样的检索，最新的排在前面。",
-        "sql": f"SELECT {_SNIPPET_COLS} FROM (SELECT rowid FROM articles WHERE rowid IN "
-               f"(SELECT rowid FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH govnews_match(:q)) "
-               "ORDER BY published DESC LIMIT 100) AS hit JOIN articles a ON a.rowid = hit.rowid "
-               "ORDER BY a.published DESC",
-    },
-    "section_dates": {
-        "title": "Articles of a section in a date range · 栏目文章（按日期范围）",
-        "description": "Every article listed in a section (by its name, e.g. 常州新闻; empty = every section), "
-                       "published between two dates (YYYY-MM-DD, both included; empty = open). "
-                       "某栏目在两个日期之间（含）发布的全部文章。",
-        "sql": "SELECT a.url, a.title, a.published, s.site, s.name AS section, a.source "
-               "FROM sections s JOIN article_sections x ON x.section_id = s.id "
-               "JOIN articles a ON a.url = x.article_url "
-               "WHERE (:section = '' OR s.name = :section) AND a.published >= :since "
-               "AND a.published < :until || '~' ORDER BY a.published DESC",
-    },
-    "changed": {
-        "needs": ("article_versions", "articles.version"),
-        "title": "Changed articles and their versions · 有改动的文章及其历史版本",
-        "description": "Articles whose content changed after it was first archived, every version of each, "
-                       "most recent change first (compare the versions' titles and bodies, or open a version). "
-                       "首次存档后内容有改动的文章及其每个版本。",
-        "sql": "SELECT v.article_url AS url, a.title AS current_title, v.version, a.version AS versions, "
-               "v.fetched_at, v.title, v.published, length(v.body) AS body_chars, v.content_hash, v.id AS version_id "
-               "FROM articles a JOIN article_versions v ON v.article_url = a.url WHERE a.version > 1 "
-               "ORDER BY (SELECT max(w.fetched_at) FROM article_versions w WHERE w.article_url = a.url) DESC, "
-               "a.url, v.version DESC LIMIT 1000",
-    },
-    "gone": {
-        "needs": ("articles.gone_at",),
-        "title": "Taken-down articles · 已下线文章",
-        "description": "Articles that were archived and later disappeared from their site (gone_at = when the "
-                       "archive noticed). 曾被存档、后来从原网站消失的文章。",
-        "sql": "SELECT url, title, published, site, section, gone_at FROM articles "
-               "WHERE gone_at IS NOT NULL ORDER BY gone_at DESC",
-    },
-}
+# -- canned queries: data in metadata.json ("queries"), kept to those an archive has the tables for ---------
 
 
-def canned_for(schema: dict) -> dict:
-    out = {}
-    for name, q in QUERIES.items():
-        needs = q.get("needs", ())
-        if all((n.split(".")[1] in schema["article_columns"]) if n.startswith("articles.")
-               else n in schema["tables"] for n in needs):
-            out[name] = {k: v for k, v in q.items() if k != "needs"}
-    return out
+def canned_for(schema: dict, queries: dict) -> dict:
+    """The canned queries whose `needs` (tables, or table.column) this archive has, without `needs`."""
+    def has(need: str) -> bool:
+        table, _, col = need.partition(".")
+        return table in schema["tables"] and (not col or col in schema["tables"][table])
+
+    return {name: {k: v for k, v in q.items() if k != "needs"} for name, q in queries.items()
+            if all(has(n) for n in q.get("needs", ()))}
 
 
-@hookimpl
-def canned_queries(datasette, database, actor):
-    schema = _schema(datasette, database)
-    return canned_for(schema) if schema else None
+FEED_QUERIES = ("feed_new", "feed_changed", "feed_gone")
 
 
 # -- rendering -------------------------------------------------------------------------------------
