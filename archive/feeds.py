@@ -84,10 +84,20 @@ def diff_html(old: str | dict | None, new: str | dict | None) -> str:
 
 def register_functions(conn) -> None:
     """The SQL functions the feed queries call: govnews_excerpt_html(body, n), govnews_diff_html(old, new)
-    (JSON objects of two versions) and govnews_tilde(url) (Datasette's tilde-encoding, for row links)."""
+    and govnews_diff_size(old, new) (JSON objects of two versions), govnews_tilde(url) (Datasette's tilde-encoding, for row links)."""
     from datasette.utils import tilde_encode
 
     conn.create_function("govnews_excerpt_html", 2, excerpt_html, deterministic=True)
     conn.create_function("govnews_diff_html", 2, diff_html, deterministic=True)
+    conn.create_function("govnews_diff_size", 2, diff_size, deterministic=True)
     conn.create_function("govnews_tilde", 1, lambda s: tilde_encode(s) if isinstance(s, str) else s,
                          deterministic=True)
+
+
+def diff_size(old: str | dict | None, new: str | dict | None) -> int | None:
+    """How big the change from old to new is (DiffSummary.size: characters added + removed, +1 per field
+    or attachment); None when the versions are too large to compare here."""
+    old, new = _version(old), _version(new)
+    if sum(len(str(v)) for v in (*old.values(), *new.values())) > FEED_INPUT_MAX:
+        return None
+    return diff_versions(old, new).summary.size

@@ -325,7 +325,7 @@ FACET_COLUMNS = {
 }
 FACET_INDEXES = (["site", "published"], ["issuer", "published"], ["year", "published"],
                  ["month", "published"], ["section", "published"], ["gone", "gone_at"])
-SORT_INDEXES = (["published"], ["fetched_at"], ["gone_at"], ["version"])
+SORT_INDEXES = (["published"], ["fetched_at"], ["gone_at"], ["version"], ["first_seen"])
 
 
 # The facet values again, in a narrow table keyed by the articles rowid: counting the facets of ~10,000

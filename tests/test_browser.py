@@ -71,7 +71,7 @@ def test_search_read_and_download_in_a_browser(fixture_archive, tmp_path, browse
         assert all("政协" in r["title"] + r["body"] for r in rows)
 
         # Open the first hit's article page: the body reads as paragraphs.
-        first = page.locator("table.rows-and-columns tbody tr td.type-pk a").first
+        first = page.locator("table.rows-and-columns tbody tr td.col-title a").first  # the title links to it
         first.click()
         page.wait_for_load_state()
         page.screenshot(path=str(tmp_path / "article.png"), full_page=True)

@@ -23,7 +23,7 @@ from datasette.utils import escape_sqlite, tilde_encode, urlsafe_components
 from markupsafe import Markup, escape
 
 from archive import feeds, safety, search
-from archive.datasette_plugin import atom
+from archive.datasette_plugin import atom, reading
 from archive.datasette_plugin.versions import version_diff
 
 # -- which databases are ours ---------------------------------------------------------------------
@@ -233,6 +233,12 @@ def render_cell(row, value, column, table, database, datasette):
     if column == "snippet":
         # Escape the archived text; then turn back only our own <mark> markers into tags.
         return Markup(_MARK.sub(r"<\1mark>", str(escape(value))))
+    if table == "articles" and column == "title":
+        return reading.title_link(datasette, database, row["url"] if "url" in row.keys() else None, value)
+    if column in reading.LIST_COLUMNS and (cell := reading.list_cell(value)) is not None:
+        return cell
+    if table is None and column == "change":
+        return reading.change_cell(datasette, database, row, value)
     if table is None and column in ("url", "title"):
         # In query results the title leads to the archived copy; the URL to the original page.
         url = safety.web_url(row["url"] if "url" in row.keys() else None)
@@ -253,7 +259,11 @@ def _without_bidi(value: str):
 
 @hookimpl
 async def extra_template_vars(template, database, table, columns, view_name, request, datasette):
-    if view_name != "row" or table != "articles" or not _schema(datasette, database):
+    if table != "articles" or not _schema(datasette, database):
+        return {}
+    if view_name == "table":
+        return {"govnews_reading": reading.reading_vars(request, list(columns or ()))}
+    if view_name != "row":
         return {}
     pk = urlsafe_components(request.url_vars["pks"])[0]
     db = datasette.get_database(database)
