@@ -11,6 +11,7 @@ WAL checkpoints run on this connection too (crawler.extensions.wal_checkpoint).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import weakref
 from collections import Counter
@@ -90,6 +91,7 @@ class ArchiveWriter:
             return self.state
         self.site = site
         try:
+            self._reserve_space()
             self.section_ids = self.archive.save_site(site)
             if not self.run_id:
                 self.run_id = self.archive.start_run(site.name, self.argv, self.log_file)
@@ -137,6 +139,7 @@ class ArchiveWriter:
         if self.full:
             return
         self.full = disk_full_message(exc, path)
+        self._release_space()  # room for the last writes: the run row and the walks' outcomes
         self.crawler.stats.set_value("govnews/disk_full", self.full)
         log.info("%s: stopping the crawl", self.full)  # the command prints the one line on stderr
         engine = getattr(self.crawler, "engine", None)
@@ -145,7 +148,28 @@ class ArchiveWriter:
 
             deferred_from_coro(engine.close_spider_async(reason="disk_full"))
 
+    RESERVE = 256 * 1024  # bytes held beside the archive while it is written, given back on a full disk
+
+    def _reserve_space(self) -> None:
+        """Hold a little room on the archive's filesystem (`<db>.reserve`), so that a crawl that fills
+        the disk can still record how it ended (WARC files and logs may be on the same filesystem)."""
+        self.reserve = f"{self.db_path}.reserve"
+        with open(self.reserve, "wb") as fh:
+            fh.write(bytes(self.RESERVE))
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def _release_space(self) -> None:
+        reserve = getattr(self, "reserve", None)
+        if reserve:
+            self.reserve = None
+            try:
+                os.unlink(reserve)
+            except OSError:
+                pass
+
     def close(self) -> None:
+        self._release_space()
         if self._archive is not None:
             self._archive.close()
             self._archive = None
