@@ -17,7 +17,14 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+# pywb (replay) in its own venv: it pins redis 2.10 and fakeredis 0.16, which cannot share one with scrapy-redis.
+REPLAY_VENV ?= .venv-replay
+$(REPLAY_VENV)/bin/wayback:
+	$(PYTHON) -m venv $(REPLAY_VENV)
+	$(REPLAY_VENV)/bin/python -m pip install -q --upgrade pip
+	$(REPLAY_VENV)/bin/python -m pip install -q 'pywb==2.10.*'
+
+install: $(STAMP) $(REPLAY_VENV)/bin/wayback
 
 demo: install
 	$(VENV)/bin/govnews demo --db demo.db $(ARGS)
@@ -30,4 +37,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo.db.lock demo-warc demo-logs
+	rm -rf $(VENV) $(REPLAY_VENV) demo.db demo.db-wal demo.db-shm demo.db.lock demo-warc demo-logs

@@ -131,9 +131,12 @@ def export_wacz_cmd(db: Path, out: Path, run_id: int | None, warc_dir: Path | No
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
 @click.option("--public", is_flag=True, help="Serve an immutable snapshot (datasette -i) for deployment.")
-def serve(db: Path, host: str, port: int, public: bool) -> None:
-    """Serve the archive at DB with Datasette (read-only)."""
+@click.option("--replay-port", type=int, help="Also replay the captures (pywb) on this port; the article page links them.")
+def serve(db: Path, host: str, port: int, public: bool, replay_port: int | None) -> None:
+    """Serve the archive at DB with Datasette (read-only), and with --replay-port its captures in pywb."""
     import os
+    import signal
+    import subprocess
 
     from archive.serve import NotAnArchive, check_database, datasette_argv
 
@@ -143,6 +146,50 @@ def serve(db: Path, host: str, port: int, public: bool) -> None:
         click.echo(f"govnews serve: {e}", err=True)
         raise SystemExit(2) from None
     argv = datasette_argv(db, host, port, public)
+    if replay_port is None:
+        os.execv(argv[0], argv)
+    replay = subprocess.Popen(_replay_argv(db, None, host, replay_port))
+    env = {**os.environ, "GOVNEWS_REPLAY_URL": f"http://{host}:{replay_port}/"}
+    signal.signal(signal.SIGTERM, _interrupt)  # stop both servers on SIGTERM too
+    click.echo(f"replay (pywb): http://{host}:{replay_port}/archive/", err=True)
+    try:
+        raise SystemExit(subprocess.run(argv, env=env).returncode)
+    except KeyboardInterrupt:
+        raise SystemExit(0) from None
+    finally:
+        replay.terminate()
+        replay.wait(timeout=30)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _replay_argv(db: Path, warc_dir: Path | None, host: str, port: int) -> list[str]:
+    from archive.replay import ReplayUnavailable, prepare_collection, wayback_argv
+
+    try:
+        return wayback_argv(prepare_collection(db, warc_dir), host, port)
+    except ReplayUnavailable as e:
+        click.echo(f"govnews: {e}", err=True)
+        raise SystemExit(2) from None
+
+
+@cli.command()
+@click.option("--db", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--warc-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Where the WARC files are [default: <db stem>-warc/].")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def replay(db: Path, warc_dir: Path | None, host: str, port: int) -> None:
+    """Replay the archive's captures with pywb: http://HOST:PORT/archive/<timestamp>/<url>.
+
+    \b
+    Exit codes: 2 when pywb is not installed (`make install` makes .venv-replay).
+    """
+    import os
+
+    argv = _replay_argv(db, warc_dir, host, port)
     os.execv(argv[0], argv)
 
 

@@ -365,6 +365,11 @@ def table(results: list[dict]) -> str:
 
 
 def main() -> None:
+    if "--workers" in sys.argv:  # the distributed crawl: bench/distributed.py
+        from bench.distributed import main as distributed
+
+        distributed(sys.argv[1:])
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--sections", type=int, default=20)

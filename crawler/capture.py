@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.http import Response
+from scrapy.utils.misc import load_object
 
 from archive.store import data_dir
 from archive.warc import DEFAULT_MAX_SIZE, Exchange, WarcWriter, payload_digest
@@ -42,7 +43,10 @@ class WarcCaptureMiddleware:
     def __init__(self, crawler) -> None:
         s = crawler.settings
         self.crawler = crawler
-        self.archive_writer = ArchiveWriter.of(crawler)
+        # Where capture index rows go: the archive writer, or (on a distributed worker) the relay that
+        # sends them to the coordinator with the request's envelope (GOVNEWS_CAPTURE_INDEX).
+        index = s.get("GOVNEWS_CAPTURE_INDEX")
+        self.archive_writer = (load_object(index) if index else ArchiveWriter).of(crawler)
         self.directory = Path(s.get("GOVNEWS_WARC_DIR") or data_dir(s.get("GOVNEWS_DB"), "warc"))
         self.max_size = s.getint("GOVNEWS_WARC_MAX_SIZE", DEFAULT_MAX_SIZE)
         self.settings = s
@@ -68,7 +72,8 @@ class WarcCaptureMiddleware:
             "govnews-crawl-run": str(run_id),
         }
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-        prefix = f"{site_name}-r{run_id or 0:06d}-{stamp}"
+        worker = s.get("GOVNEWS_WORKER_ID")  # distributed workers: one set of files each
+        prefix = f"{site_name}-r{run_id or 0:06d}-{stamp}" + (f"-{worker}" if worker else "")
         self.writer = WarcWriter(self.directory, prefix, info, self.max_size)
 
     def process_response(self, request: Request, response: Response) -> Response:
@@ -113,7 +118,8 @@ class WarcCaptureMiddleware:
         capture = self.writer.write(ex, revisit_of=original)
         mime = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip() or None
         self.archive_writer.save_capture(request.url, request.meta.get("govnews_kind", "robots" if
-                                  request.url.endswith("/robots.txt") else None), status, mime, len(body), capture)
+                                         request.url.endswith("/robots.txt") else None), status, mime, len(body),
+                                         capture, request=request)
         request.meta["govnews_capture"] = capture.pointer()
         stats = self.crawler.stats
         stats.inc_value("govnews/warc_records")

@@ -133,7 +133,13 @@ def _size(value: str) -> int:
 
 
 @cli.command()
-@click.option("--site", "site_name", required=True, help="Site definition name (see `govnews sites`) or a .toml path.")
+@click.option("--site", "site_names", multiple=True, metavar="NAME",
+              help="Site definition name (see `govnews sites`) or a .toml path; repeat it to crawl several at once.")
+@click.option("--all", "all_sites", is_flag=True, help="Every site definition that is not a fixture, at once.")
+@click.option("--sites", "sites_file", type=click.File(encoding="utf-8"),
+              help="A file of site names or .toml paths, one a line (# comments), crawled at once.")
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Distributed: `govnews worker`s fetch, this process writes (redis://HOST:PORT/DB).")
 @click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Archive file (created if missing).")
 @click.option("--create-dirs", is_flag=True, help="Create the --db file's directory if it does not exist.")
 @click.option("--base-url", help="Base URL for a fixture site (printed by `govnews fixtures serve`).")
@@ -148,16 +154,21 @@ def _size(value: str) -> int:
 @click.option("--progress/--no-progress", default=None, help="Live progress line on stderr [default: when stderr is a terminal].")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
 @click.option("--log-level", default="WARNING", show_default=True, help="What reaches stderr (the log file gets INFO).")
-def crawl(site_name: str, db: Path, create_dirs: bool, base_url: str | None, full: bool, pages: int | None, refresh: bool,
-          warc_dir: Path | None, warc_max_size: str, attachment_max_size: str, operator: str | None,
-          log_dir: Path | None, progress: bool | None, settings: tuple[str, ...], log_level: str) -> None:
-    """Crawl a site into the archive at DB: only what is new, keeping every raw response in WARC.
+def crawl(site_names: tuple[str, ...], all_sites: bool, sites_file, redis_url: str | None, db: Path, create_dirs: bool, base_url: str | None, full: bool,
+          pages: int | None, refresh: bool, warc_dir: Path | None, warc_max_size: str, attachment_max_size: str,
+          operator: str | None, log_dir: Path | None, progress: bool | None, settings: tuple[str, ...],
+          log_level: str) -> None:
+    """Crawl sites into the archive at DB: only what is new, keeping every raw response in WARC.
+
+    Several sites (--site A --site B, --all, --sites FILE) crawl at once in one run, each polite to its
+    own hosts; one summary line each, then a total line.
 
     \b
-    Exit codes:
+    Exit codes (of several sites: the worst of theirs):
       0   ok
       1   partial: finished with errors (counted by kind in crawl_runs.errors), or interrupted
-      2   usage or configuration error (a bad option, an unknown site, no --db directory, a read-only archive)
+      2   usage or configuration error (a bad option, a site whose definition does not load, no --db
+          directory, a read-only archive)
       74  the disk is full: the crawl stopped early (run marked failed, error kind disk_full)
       75  another crawl holds this archive's lock (try again later)
     """
@@ -167,55 +178,132 @@ def crawl(site_name: str, db: Path, create_dirs: bool, base_url: str | None, ful
         EXIT_LOCKED,
         EXIT_USAGE,
         Locked,
-        crawl_site,
+        crawl_sites,
         exit_code,
         summary_line,
+        total_line,
     )
-    from crawler.sites import SiteError, load_site
 
-    try:
-        site = load_site(site_name, base_url)
-    except SiteError as e:
-        click.echo(f"govnews crawl: {e}", err=True)
-        raise SystemExit(EXIT_USAGE) from None
+    names = _site_names(site_names, all_sites, sites_file)
+    if base_url and len(names) != 1:
+        _fail("--base-url goes with exactly one --site", EXIT_USAGE)
+    sites, worst = _load_sites(names, base_url)
     if not db.parent.is_dir():
         if not create_dirs:
-            click.echo(f"govnews crawl: no directory {db.parent} for --db {db}: create it, or pass --create-dirs",
-                       err=True)
-            raise SystemExit(EXIT_USAGE)
+            _fail(f"no directory {db.parent} for --db {db}: create it, or pass --create-dirs", EXIT_USAGE)
         db.parent.mkdir(parents=True, exist_ok=True)
-    overrides: dict[str, object] = {
-        "GOVNEWS_FULL": full, "GOVNEWS_REFRESH": refresh, "GOVNEWS_MAX_PAGES": pages or 0,
-        "GOVNEWS_WARC_MAX_SIZE": _size(warc_max_size), "GOVNEWS_ATTACHMENT_MAXSIZE": _size(attachment_max_size),
-    }
-    for key, value in (("GOVNEWS_WARC_DIR", warc_dir), ("GOVNEWS_LOG_DIR", log_dir), ("GOVNEWS_OPERATOR", operator),
-                       ("GOVNEWS_PROGRESS", progress)):
-        if value is not None:
-            overrides[key] = str(value) if isinstance(value, Path) else value
-    for pair in settings:
+    overrides = _crawl_overrides(settings, GOVNEWS_FULL=full, GOVNEWS_REFRESH=refresh, GOVNEWS_MAX_PAGES=pages or 0,
+                                 GOVNEWS_WARC_MAX_SIZE=_size(warc_max_size),
+                                 GOVNEWS_ATTACHMENT_MAXSIZE=_size(attachment_max_size), GOVNEWS_WARC_DIR=warc_dir,
+                                 GOVNEWS_LOG_DIR=log_dir, GOVNEWS_OPERATOR=operator, GOVNEWS_PROGRESS=progress,
+                                 GOVNEWS_REDIS=redis_url)
+    if not sites:
+        raise SystemExit(worst)
+    if redis_url:
+        _check_redis(redis_url, "crawl")
+    try:
+        summaries = crawl_sites(sites, db, overrides, stderr_level=log_level.upper())
+    except Locked as e:
+        _fail(f"{e}; exiting", EXIT_LOCKED)
+    except DiskFull as e:
+        _fail(f"{e}; nothing crawled", EXIT_DISK_FULL)
+    except NotWritable as e:
+        _fail(f"{e}; nothing crawled", EXIT_USAGE)
+    for summary in summaries:
+        click.echo(summary_line(summary["site"], summary))
+        worst = max(worst, exit_code(summary))
+        if summary.get("disk_full"):
+            recorded = "left 'running' (no room to record it; the next run marks it interrupted)" \
+                if summary.get("run_unrecorded") else "marked failed (disk_full)"
+            click.echo(f"govnews crawl: {summary['disk_full']}; run {summary['run_id']} stopped early and {recorded}; "
+                       "free some space and run again", err=True)
+    if len(names) > 1:
+        click.echo(total_line(summaries))
+    raise SystemExit(worst)
+
+
+def _check_redis(url: str, command: str) -> None:
+    from crawler.distributed.redis import RedisUnavailable, connect
+
+    try:
+        connect(url)
+    except RedisUnavailable as e:
+        click.echo(f"govnews {command}: {e}", err=True)
+        raise SystemExit(2) from None
+
+
+@cli.command()
+@click.option("--redis", "redis_url", required=True, metavar="URL", help="The run's Redis (redis://HOST:PORT/DB).")
+@click.option("--id", "worker_id", help="This worker's name (in its WARC file names) [default: host-pid].")
+@click.option("--warc-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where this worker writes its WARC files (gather them beside the archive to verify).")
+@click.option("--once", is_flag=True, help="Crawl one published run, then exit.")
+def worker(redis_url: str, worker_id: str | None, warc_dir: Path, once: bool) -> None:
+    """Fetch, extract and capture for the runs a `govnews crawl --redis` publishes (see docs/distributed.md).
+
+    \b
+    Exit codes: 0 after --once; 2 when no Redis answers at URL.
+    """
+    from crawler.distributed.worker import default_worker_id, run_worker
+
+    _check_redis(redis_url, "worker")
+    warc_dir.mkdir(parents=True, exist_ok=True)
+    raise SystemExit(run_worker(redis_url, worker_id or default_worker_id(), str(warc_dir), once=once))
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"govnews crawl: {message}", err=True)
+    raise SystemExit(code)
+
+
+def _site_names(site_names: tuple[str, ...], all_sites: bool, sites_file) -> list[str]:
+    from crawler.run import EXIT_USAGE
+    from crawler.sites import site_names as defined
+
+    names = list(site_names)
+    if all_sites:
+        names += defined(fixtures=False)
+    if sites_file is not None:
+        names += [line.split("#", 1)[0].strip() for line in sites_file]
+    names = list(dict.fromkeys(n for n in names if n))
+    if not names:
+        _fail("name a site: --site NAME (repeatable), --all or --sites FILE", EXIT_USAGE)
+    return names
+
+
+def _load_sites(names: list[str], base_url: str | None) -> tuple[list, int]:
+    """The sites that load, and EXIT_USAGE if any does not (each reported; the others still crawl)."""
+    from crawler.run import EXIT_OK, EXIT_USAGE
+    from crawler.sites import SiteError, load_site
+
+    sites, worst, seen = [], EXIT_OK, set()
+    for name in names:
+        try:
+            site = load_site(name, base_url)
+        except SiteError as e:
+            click.echo(f"govnews crawl: {e}", err=True)
+            worst = EXIT_USAGE
+            continue
+        if site.name in seen:
+            click.echo(f"govnews crawl: {name}: site {site.name!r} is named twice", err=True)
+            worst = EXIT_USAGE
+            continue
+        seen.add(site.name)
+        sites.append(site)
+    return sites, worst
+
+
+def _crawl_overrides(pairs: tuple[str, ...], **options: object) -> dict[str, object]:
+    """Scrapy settings from the command's options (unset ones left out) and its -s NAME=VALUE pairs."""
+    from crawler.run import EXIT_USAGE
+
+    overrides = {k: str(v) if isinstance(v, Path) else v for k, v in options.items() if v is not None}
+    for pair in pairs:
         if "=" not in pair:
-            click.echo(f"govnews crawl: -s takes NAME=VALUE, got {pair!r}", err=True)
-            raise SystemExit(EXIT_USAGE)
+            _fail(f"-s takes NAME=VALUE, got {pair!r}", EXIT_USAGE)
         k, v = pair.split("=", 1)
         overrides[k] = v
-    try:
-        summary = crawl_site(site, db, overrides, stderr_level=log_level.upper())
-    except Locked as e:
-        click.echo(f"govnews crawl: {e}; exiting", err=True)
-        raise SystemExit(EXIT_LOCKED) from None
-    except DiskFull as e:
-        click.echo(f"govnews crawl: {e}; nothing crawled", err=True)
-        raise SystemExit(EXIT_DISK_FULL) from None
-    except NotWritable as e:
-        click.echo(f"govnews crawl: {e}; nothing crawled", err=True)
-        raise SystemExit(EXIT_USAGE) from None
-    click.echo(summary_line(site.name, summary))
-    if summary.get("disk_full"):
-        recorded = "left 'running' (no room to record it; the next run marks it interrupted)" \
-            if summary.get("run_unrecorded") else "marked failed (disk_full)"
-        click.echo(f"govnews crawl: {summary['disk_full']}; run {summary['run_id']} stopped early and {recorded}; "
-                   "free some space and run again", err=True)
-    raise SystemExit(exit_code(summary))
+    return overrides
 
 
 @cli.command()

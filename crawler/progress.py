@@ -47,3 +47,47 @@ class ProgressLine:
         self.show()
         self.stream.write("\n")
         self.stream.flush()
+
+
+class BatchProgress:
+    """For a run of several sites: one live line of sites done / running / waiting and the slowest site."""
+
+    def __init__(self, crawlers: list, sites: list, settings, stream=None) -> None:
+        self.crawlers, self.sites = crawlers, sites
+        self.stream = stream or sys.stderr
+        forced = settings.get("GOVNEWS_PROGRESS")
+        self.enabled = self.stream.isatty() if forced is None else settings.getbool("GOVNEWS_PROGRESS")
+        self.loop: task.LoopingCall | None = None
+
+    def line(self) -> str:
+        done = running = waiting = 0
+        slowest, least = "", None
+        for crawler, site in zip(self.crawlers, self.sites, strict=True):
+            stats = crawler.stats
+            if stats is None or not crawler.crawling and stats.get_value("start_time") is None:
+                waiting += 1
+            elif stats.get_value("finish_reason") is not None:
+                done += 1
+            else:
+                running += 1
+                fetched = stats.get_value("downloader/response_count", 0)
+                if least is None or fetched < least:  # the running site that has fetched least so far
+                    slowest, least = site.name, fetched
+        tail = f" · slowest {slowest} ({least} responses)" if slowest else ""
+        return f"sites done {done} · running {running} · waiting {waiting}{tail}"
+
+    def show(self) -> None:
+        self.stream.write("\r\x1b[K" + self.line())
+        self.stream.flush()
+
+    def start(self) -> None:
+        if self.enabled:
+            self.loop = task.LoopingCall(self.show)
+            self.loop.start(0.5)
+
+    def stop(self) -> None:
+        if self.loop and self.loop.running:
+            self.loop.stop()
+            self.show()
+            self.stream.write("\n")
+            self.stream.flush()

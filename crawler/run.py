@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,31 +133,132 @@ def crawl_site(site: Site, db: str | Path, overrides: dict | None = None, stderr
     the crawl starts (a full disk during the crawl stops it: status "failed", summary["disk_full"]),
     NotWritable when the archive cannot be written (a read-only file or filesystem).
     """
+    return crawl_sites([site], db, overrides, stderr_level)[0]
+
+
+def crawl_sites(sites: list[Site], db: str | Path, overrides: dict | None = None,
+                stderr_level: str = "WARNING") -> list[dict]:
+    """Crawl every site concurrently, in one process, into the archive at `db`; one summary per site.
+
+    Each site is its own Scrapy crawler (its own downloader slots, politeness and incremental state),
+    so a slow or broken site holds up no other; at most GOVNEWS_MAX_SITES crawl at once, the rest wait
+    their turn. One lock for the whole run; one crawl_runs row per site, tied by their batch id (the
+    first run's id). Raises Locked when another crawl of this archive is running, DiskFull as crawl_site.
+    """
     overrides = dict(overrides or {})
     with _storage_errors(db), archive_lock(db):
-        settings = crawl_settings(site, db, overrides)
+        settings = crawl_settings(sites[0], db, overrides)
         warc_dir = Path(settings.get("GOVNEWS_WARC_DIR") or data_dir(db, "warc"))
         log_dir = Path(settings.get("GOVNEWS_LOG_DIR") or data_dir(db, "logs"))
         log_dir.mkdir(parents=True, exist_ok=True)
         with Archive(db) as archive:
             interrupted, notes = recover(archive, warc_dir)
-            run_id = archive.start_run(site.name, sys.argv)
-            log_file = log_dir / f"{site.name}-{time.strftime('%Y%m%dT%H%M%S')}-run{run_id}.log"
-            archive.update_run(run_id, log_file=str(log_file), pid=os.getpid())
-        stats = _run_crawler(site, settings, run_id, warc_dir, log_file, notes, stderr_level)
-        summary = dict(stats.get_value("govnews/summary") or {})
-        summary["status"] = stats.get_value("govnews/status") or "failed"
-        if not stats.get_value("govnews/status"):  # the crawl never got going (see the log): say so in crawl_runs
-            with Archive(db) as archive:
-                archive.finish_run(run_id, "failed", {"errors": {"crawl_failed": 1}})
-    if stats.get_value("govnews/disk_full"):
-        summary["disk_full"] = stats.get_value("govnews/disk_full")
-        summary["run_unrecorded"] = bool(stats.get_value("govnews/run_unrecorded"))
-    summary["run_id"] = run_id
-    summary["log_file"] = str(log_file)
-    summary["interrupted_runs"] = interrupted
-    summary["finish_reason"] = stats.get_value("finish_reason")
-    return summary
+            run_ids = [archive.start_run(site.name, sys.argv) for site in sites]
+            name = sites[0].name if len(sites) == 1 else f"batch-{len(sites)}-sites"
+            log_file = log_dir / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}-run{run_ids[0]}.log"
+            for run_id in run_ids:
+                archive.update_run(run_id, log_file=str(log_file), pid=os.getpid(), batch=run_ids[0])
+        handlers = _log_handlers(settings, log_file, stderr_level)
+        try:
+            for note in notes:
+                log.warning(note)
+            if overrides.get("GOVNEWS_REDIS"):  # workers fetch; this process writes (crawler.distributed)
+                crawlers = _run_distributed(sites, run_ids, db, overrides, warc_dir, log_file)
+            else:
+                crawlers = _run_crawlers(sites, run_ids, db, overrides, warc_dir, log_file)
+        finally:
+            for h in handlers:
+                logging.root.removeHandler(h)
+                h.close()
+        # Inside the lock: a run that never got going is closed before another crawl can look at it.
+        summaries = []
+        for site, run_id, crawler in zip(sites, run_ids, crawlers, strict=True):
+            stats = crawler.stats
+            summary = dict((stats.get_value("govnews/summary") if stats else None) or {})
+            summary["status"] = (stats.get_value("govnews/status") if stats else None) or \
+                ("failed" if stats else "interrupted")
+            if not (stats and stats.get_value("govnews/status")):
+                # The crawl never got going (see the log), or was stopped before its turn: say so in crawl_runs.
+                with Archive(db) as archive:
+                    archive.finish_run(run_id, summary["status"], {"errors": {"crawl_failed": 1}} if stats else {})
+            if stats and stats.get_value("govnews/disk_full"):
+                summary["disk_full"] = stats.get_value("govnews/disk_full")
+                summary["run_unrecorded"] = bool(stats.get_value("govnews/run_unrecorded"))
+            summary.update(site=site.name, run_id=run_id, batch=run_ids[0], log_file=str(log_file),
+                           interrupted_runs=interrupted, finish_reason=stats.get_value("finish_reason") if stats else None)
+            summaries.append(summary)
+    return summaries
+
+
+def _run_distributed(sites: list[Site], run_ids: list[int], db: str | Path, overrides: dict, warc_dir: Path,
+                     log_file: Path) -> list:
+    """Each site in turn, spread over every worker; this process is the run's one writer."""
+    from crawler.distributed.coordinator import crawl_distributed
+
+    done = []
+    for site, run_id in zip(sites, run_ids, strict=True):
+        settings = crawl_settings(site, db, overrides)
+        settings.set("GOVNEWS_RUN_ID", run_id, priority="cmdline")
+        settings.set("GOVNEWS_LOG_FILE", str(log_file), priority="cmdline")
+        done.append(crawl_distributed(site, settings, overrides["GOVNEWS_REDIS"]))
+    return done
+
+
+def _run_crawlers(sites: list[Site], run_ids: list[int], db: str | Path, overrides: dict, warc_dir: Path,
+                  log_file: Path) -> list:
+    """One Scrapy crawler per site in one reactor, at most GOVNEWS_MAX_SITES at a time."""
+    from scrapy import signals
+    from scrapy.crawler import Crawler, CrawlerProcess
+    from twisted.internet import defer
+
+    from crawler.progress import BatchProgress
+    from crawler.spiders.news import NewsSpider
+
+    crawlers = []
+    for i, (site, run_id) in enumerate(zip(sites, run_ids, strict=True)):
+        settings = crawl_settings(site, db, overrides)
+        settings.set("GOVNEWS_RUN_ID", run_id, priority="cmdline")
+        settings.set("GOVNEWS_WARC_DIR", str(warc_dir), priority="cmdline")
+        settings.set("GOVNEWS_LOG_FILE", str(log_file), priority="cmdline")
+        settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+        if len(sites) > 1:
+            settings.set("GOVNEWS_PROGRESS", False, priority="cmdline")  # one batch line instead (below)
+        crawlers.append(Crawler(NewsSpider, settings, init_reactor=i == 0))  # the first installs the reactor
+    first = crawl_settings(sites[0], db, overrides)
+    first.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    process = CrawlerProcess(first)
+    stopping = []
+
+    def crawl(crawler, site):
+        if stopping:  # Ctrl-C or SIGTERM: sites still waiting are not started
+            return None
+        return process.crawl(crawler, site=site)
+
+    def closed(spider=None, reason=None) -> None:
+        if reason == "shutdown":
+            stopping.append(True)
+
+    slots = defer.DeferredSemaphore(max(1, first.getint("GOVNEWS_MAX_SITES", 32)))
+    runs = [slots.run(crawl, crawler, site) for crawler, site in zip(crawlers, sites, strict=True)]
+    progress = BatchProgress(crawlers, sites, first) if len(sites) > 1 else None
+    for crawler in crawlers:
+        crawler.signals.connect(closed, signal=signals.spider_closed)
+    done = defer.DeferredList(runs, consumeErrors=True)
+
+    def finished(result):
+        if progress:
+            progress.stop()
+        from twisted.internet import reactor
+
+        if reactor.running:
+            reactor.stop()
+        return result
+
+    done.addBoth(finished)
+    if progress:
+        progress.start()
+    process.start(stop_after_crawl=False)
+    return crawlers
 
 
 @contextmanager
@@ -176,36 +278,19 @@ def _storage_errors(path: str | Path) -> Iterator[None]:
         raise
 
 
-def _run_crawler(site: Site, settings: Settings, run_id: int, warc_dir: Path, log_file: Path, notes: list[str],
-                 stderr_level: str):
-    """Run the Scrapy crawl of the opened run; return its stats."""
-    from scrapy.crawler import CrawlerProcess
-
-    from crawler.spiders.news import NewsSpider
-
-    settings.set("GOVNEWS_RUN_ID", run_id, priority="cmdline")
-    settings.set("GOVNEWS_WARC_DIR", str(warc_dir), priority="cmdline")
-    settings.set("GOVNEWS_LOG_FILE", str(log_file), priority="cmdline")
-    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-    handlers = _log_handlers(settings, log_file, stderr_level)
-    try:
-        for note in notes:
-            log.warning(note)
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler(NewsSpider)
-        process.crawl(crawler, site=site)
-        process.start()
-    finally:
-        for h in handlers:
-            logging.root.removeHandler(h)
-            h.close()
-    return crawler.stats
-
-
 def exit_code(summary: dict) -> int:
     if summary.get("disk_full"):
         return EXIT_DISK_FULL
     return EXIT_OK if summary.get("status") == "ok" else EXIT_PARTIAL
+
+
+def total_line(summaries: list[dict]) -> str:
+    """After a run of several sites: the totals, on one line after theirs."""
+    keys = ("new", "updated", "unchanged", "gone", "unlisted", "failed", "requests", "bytes")
+    counts = " ".join(f"{k}={sum(s.get(k, 0) or 0 for s in summaries)}" for k in keys)
+    statuses = Counter(s.get("status") for s in summaries)
+    return (f"total: {len(summaries)} sites ({', '.join(f'{n} {k}' for k, n in sorted(statuses.items()))}) "
+            f"batch={summaries[0].get('batch') if summaries else '-'} {counts}")
 
 
 def summary_line(site: str, summary: dict) -> str:

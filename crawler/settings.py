@@ -101,6 +101,7 @@ GOVNEWS_ATTACHMENTS = True
 GOVNEWS_ATTACHMENT_MAXSIZE = 50 * 1024 * 1024
 GOVNEWS_MAX_ATTEMPTS = 3  # runs in which a listed article may fail before it is no longer retried
 GOVNEWS_PROGRESS = None  # live progress line on stderr: None = only when stderr is a terminal
+GOVNEWS_MAX_SITES = 32  # sites crawled at once by one `govnews crawl --all` (the others wait their turn)
 
 # Loopback fixture sites: no delay, more concurrency (robots.txt is still obeyed).
 FIXTURE_SETTINGS = {

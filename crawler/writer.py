@@ -253,7 +253,8 @@ class ArchiveWriter:
     def original_capture(self, digest: str) -> dict | None:
         return self.archive.original_capture(digest)
 
-    def save_capture(self, url: str, kind: str | None, status: int, mime: str | None, size: int, capture) -> None:
+    def save_capture(self, url: str, kind: str | None, status: int, mime: str | None, size: int, capture,
+                     request=None) -> None:
         self.archive.save_capture(self.run_id, url, kind, status, mime, size, capture)
 
     # -- the write-ahead log (from crawler.extensions.wal_checkpoint) ---------------------------------

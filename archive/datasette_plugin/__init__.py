@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 
 from archive import feeds, safety, search
 from archive.datasette_plugin import atom, reading
+from archive.datasette_plugin.copies import archived_copies, payload
 from archive.datasette_plugin.versions import version_diff
 
 # -- which databases are ours ---------------------------------------------------------------------
@@ -281,8 +282,15 @@ async def extra_template_vars(template, database, table, columns, view_name, req
     captures_url = None
     if "captures" in schema["tables"]:
         captures_url = datasette.urls.table(database, "captures") + "?" + urllib.parse.urlencode({"url": pk})
+    copies = await archived_copies(db, database, pk, versions, attachments) if "captures" in schema["tables"] else {}
     return {"govnews_article": {"attachments": attachments, "versions": versions, "captures_url": captures_url,
-                                "json": _json_or_none, "diff": version_diff(versions, request.args)}}
+                                "json": _json_or_none, "diff": version_diff(versions, request.args),
+                                "copies": copies}}
+
+
+@hookimpl
+def register_routes(datasette):
+    return [(r"^/-/govnews/payload/(?P<database>[^/]+)$", payload)]
 
 
 # On the articles page, thirty column descriptions would push the search box below the fold: fold them.

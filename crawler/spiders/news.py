@@ -106,6 +106,7 @@ class NewsSpider(scrapy.Spider):
             return scrapy.Request(fetch.url, callback=self.parse_article, errback=self.on_error, meta=meta,
                                   cb_kwargs={"section": section, "list_item": {"url": fetch.url}})
         meta["govnews_check"] = fetch.check
+        meta["govnews_archived"] = fetch.archived
         if fetch.archived:  # 304 and gone answers reach parse_known; for a page never archived a 404 is an error
             meta["handle_httpstatus_list"] = [304, *GONE_STATUSES]
         # dont_filter: several gone articles may redirect to the same home page; each must be seen.
@@ -129,15 +130,18 @@ class NewsSpider(scrapy.Spider):
             yield CrawlError(section.name, response.url, "listing_items_cap", "listing",
                              f"{len(found)} items, kept the first {self.max_items}")
             listing = {**listing, "items": found[:self.max_items], "items_cut": len(found) - self.max_items}
-            found = listing["items"]
-        items, links, refused = self._listed_items(found)
-        for url, kind in refused:
-            yield CrawlError(section.name, url, kind, "article")
-        yield ListingPage(section.name, response.url, page, items, listing.get("mechanism"), listing.get("total_pages"))
+        yield from self.after_listing(section, response.url, page, listing)
+
+    def after_listing(self, section: Section, url: str, page: int, listing: dict) -> Iterator:
+        """What one listing page leads to: its items, errors, article and listing requests, the walk's end."""
+        items, links, refused = self._listed_items(listing.get("items") or [])
+        for link_url, kind in refused:
+            yield CrawlError(section.name, link_url, kind, "article")
+        yield ListingPage(section.name, url, page, items, listing.get("mechanism"), listing.get("total_pages"))
         if listing.get("shell") and not items:
-            yield CrawlError(section.name, response.url, "needs_browser", "listing", listing["shell"])
+            yield CrawlError(section.name, url, "needs_browser", "listing", listing["shell"])
         elif not items and page == 1 and not (listing.get("next_page") or listing.get("requests")):
-            yield CrawlError(section.name, response.url, "empty_listing", "listing")
+            yield CrawlError(section.name, url, "empty_listing", "listing")
         for item, link in zip(items, links, strict=True):
             fetch = self.frontier.listed(item["url"], section.name)
             if fetch is not None:  # requested as linked (cleaned), archived under the canonical URL
@@ -147,10 +151,10 @@ class NewsSpider(scrapy.Spider):
             else:
                 self.crawler.stats.inc_value("govnews/articles_skipped")
         urls = [i["url"] for i in items]
-        step = self.walk.listing(section.name, response.url, page, listing, all_known=self.frontier.all_known(urls),
+        step = self.walk.listing(section.name, url, page, listing, all_known=self.frontier.all_known(urls),
                                  may_stop_early=self.frontier.walk_was_complete(section.name))
         for kind in step.errors:
-            yield CrawlError(section.name, response.url, kind, "listing")
+            yield CrawlError(section.name, url, kind, "listing")
         ended = step.ended
         for req in step.requests:
             if len(req["url"]) > self.url_limit:  # Scrapy would drop it at INFO, and the walk would wait for it
@@ -179,7 +183,10 @@ class NewsSpider(scrapy.Spider):
 
     def listing_failed(self, failure: Failure) -> Iterator:
         yield from self.on_error(failure)
-        ended = self.walk.failed(failure.request.meta["section"])
+        yield from self.after_listing_failure(failure.request.meta["section"])
+
+    def after_listing_failure(self, section: str) -> Iterator:
+        ended = self.walk.failed(section)
         if ended:
             yield from self._walk_ended(ended)
 
@@ -195,6 +202,10 @@ class NewsSpider(scrapy.Spider):
 
     # -- articles -------------------------------------------------------------------------------------
     async def parse_article(self, response: Response, section: Section, list_item: dict) -> AsyncIterator:
+        async for out in self.article_items(response, section, list_item):
+            yield out
+
+    async def article_items(self, response: Response, section: Section, list_item: dict) -> AsyncIterator:
         overrides = {**self.site.overrides, **section.overrides}
         record = await self.extractor.extract(response.url, response.body, response.headers, overrides or None)
         if not (record.get("title") or list_item.get("title")) or not record.get("body"):
@@ -212,6 +223,11 @@ class NewsSpider(scrapy.Spider):
         for header, key in (("ETag", "etag"), ("Last-Modified", "last_modified")):
             value = response.headers.get(header)
             record[key] = value.decode("latin-1") if value else None
+        for out in self.after_article(section, record):
+            yield out
+
+    def after_article(self, section: Section, record: dict) -> Iterator:
+        """An article record, and the attachments to download with it."""
         yield Article(section.name, record)
         urls = [a.get("url") for a in record.get("attachments") or []]
         for fetch in self.frontier.attachment_fetches(urls, section.name):
@@ -223,13 +239,13 @@ class NewsSpider(scrapy.Spider):
         if response.status == 304:
             yield NotModified(section.name, asked)
             return
-        if self.frontier.is_archived(asked) and (response.status in GONE_STATUSES or
+        if response.meta.get("govnews_archived") and (response.status in GONE_STATUSES or
                                                  self._redirected_to_index(response)):
             status = response.status if response.status in GONE_STATUSES else \
                 (response.meta.get("redirect_reasons") or [302])[0]
             yield Missing(section.name, asked, status, response.url)
             return
-        async for out in self.parse_article(response, section, list_item):
+        async for out in self.article_items(response, section, list_item):
             yield out
 
     def _redirected_to_index(self, response: Response) -> bool:

@@ -1,0 +1,153 @@
+"""Distributed crawl throughput: 1, 2 and 4 workers against the single-process crawl, and the writer's
+sustained ingest rate from a pre-filled records stream. Real redis-server, real HTTP (the fast server).
+
+    .venv/bin/python bench/distributed.py --articles 2000 --workers 1 2 4 --ingest 20000
+    .venv/bin/python bench/crawl.py --workers 1 2 4      # the same, from the crawl benchmark
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(tmp: Path) -> tuple[subprocess.Popen, str]:
+    exe = shutil.which("redis-server")
+    if not exe:
+        raise SystemExit("redis-server is not installed (Debian package redis-server)")
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp)], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def start_site(articles: int, sections: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([PY, "-m", "fixtures.fastserver", "--articles", str(articles), "--sections",
+                             str(sections), "--procs", "1"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    return proc, proc.stdout.readline().strip()
+
+
+def timed_crawl(toml: Path, base: str, db: Path, *extra: str) -> float:
+    started = time.monotonic()
+    done = subprocess.run([PY, "-m", "crawler.cli", "crawl", "--site", str(toml), "--base-url", base, "--db", str(db),
+                           *extra], cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"crawl failed:\n{done.stderr[-2000:]}")
+    return time.monotonic() - started
+
+
+def crawl_rows(articles: int, sections: int, worker_counts: list[int], tmp: Path, url: str) -> list[tuple]:
+    from fixtures.sites.generated import Generated
+
+    server, base = start_site(articles, sections)
+    toml = tmp / "generated.toml"
+    toml.write_text(Generated(articles, sections).toml(), encoding="utf-8")
+    rows = [("single process", articles / timed_crawl(toml, base, tmp / "single.db"))]
+    try:
+        for n in worker_counts:
+            warc = tmp / f"warc{n}"
+            workers = [subprocess.Popen([PY, "-m", "crawler.cli", "worker", "--redis", url, "--id", f"b{n}w{i}",
+                                         "--warc-dir", str(warc)], cwd=REPO, start_new_session=True,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(n)]
+            try:
+                elapsed = timed_crawl(toml, base, tmp / f"dist{n}.db", "--redis", url, "--warc-dir", str(warc))
+            finally:
+                for w in workers:
+                    os.killpg(w.pid, signal.SIGTERM)
+                    w.wait()
+            rows.append((f"{n} worker(s) + writer", articles / elapsed))
+    finally:
+        server.terminate()
+    return rows
+
+
+def ingest_rate(count: int, tmp: Path, url: str) -> float:
+    """Envelopes of article records pre-filled in the stream, then consumed by the writer: articles/s."""
+    from scrapy.settings import Settings
+
+    from crawler.distributed.coordinator import Coordinator
+    from crawler.distributed.records import Envelope
+    from crawler.extract import extract_article
+    from crawler.items import Article
+    from crawler.sites import parse_site
+    from fixtures.sites.generated import Generated
+
+    gen = Generated(articles=10, sections=1)
+    site = parse_site({"name": "ingest", "base_url": "http://127.0.0.1:9/", "fixture": True,
+                       "sections": [{"name": "栏目00", "url": "/ns_class/s00"}]}, "bench")
+    path = gen.article_paths()[0]
+    _, _, body = gen.respond(path)
+    record = extract_article(f"http://127.0.0.1:9{path}", body, None)
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    settings.set("GOVNEWS_DB", str(tmp / "ingest.db"))
+    from archive.store import Archive
+
+    with Archive(tmp / "ingest.db") as archive:
+        settings.set("GOVNEWS_RUN_ID", archive.start_run("ingest"))
+    co = Coordinator(site, settings, url)
+    co.writer.open_run(site)
+    co.server.xgroup_create(co.keys.records, "writer", id="0", mkstream=True)
+    pipe = co.server.pipeline(transaction=False)
+    for i in range(count):
+        token = f"t{i}"
+        co.outstanding.add(token)
+        rec = {**record, "url": f"http://127.0.0.1:9/ns_news/{i}", "site": "ingest", "title": f"{record['title']} {i}"}
+        pipe.xadd(co.keys.records, {"e": pickle.dumps(Envelope(token, [Article("栏目00", rec)]))})
+        if i % 1000 == 999:
+            pipe.execute()
+    pipe.execute()
+    started = time.monotonic()
+    co.consume()
+    elapsed = time.monotonic() - started
+    co.end("finished")
+    return count / elapsed
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--articles", type=int, default=2000)
+    ap.add_argument("--sections", type=int, default=4)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--ingest", type=int, default=20000, help="envelopes for the writer's ingest rate (0: skip)")
+    a = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        redis_proc, url = start_redis(Path(tmp))
+        try:
+            rows = crawl_rows(a.articles, a.sections, a.workers, Path(tmp), url)
+            rate = ingest_rate(a.ingest, Path(tmp), url) if a.ingest else None
+        finally:
+            redis_proc.terminate()
+    base = rows[0][1]
+    print(f"generated site, {a.articles} articles, {os.cpu_count()} cores, one run each:")
+    print("| crawl | pages/s | vs single process |")
+    print("| --- | --- | --- |")
+    for name, pps in rows:
+        print(f"| {name} | {pps:.0f} | {pps / base:.2f}× |")
+    if rate is not None:
+        print(f"writer ingest from a pre-filled stream: {rate:.0f} articles/s (target ≥ 2,000)")
+
+
+if __name__ == "__main__":
+    main()

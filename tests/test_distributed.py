@@ -1,0 +1,220 @@
+"""A crawl on several workers (issue 13): real redis-server, real HTTP, real worker processes.
+
+Three `govnews worker`s and one `govnews crawl --redis` (the one writer) crawl a fixture site into an
+archive equal to a single-process crawl of it; a worker killed with -9 mid-crawl or the writer killed
+with -9 lose and duplicate nothing; per-host politeness holds for all workers together; a second run is
+not blocked by the first run's keys and makes only listing requests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+
+import redis
+
+from fixtures.server import FixtureServer
+from fixtures.sites.generated import GeneratedSite
+from tests.conftest import REPO, govnews
+from tests.crawlkit import crawl, kind_of, q
+from tests.redis_server import redis_url  # noqa: F401 - a fixture
+from tests.test_cron_run import CZ, _snapshot, wait_for
+
+
+class Workers:
+    def __init__(self, url: str, warc_dir, n: int = 3) -> None:
+        self.url, self.warc_dir = url, warc_dir
+        self.procs = {f"w{i}": self.start(f"w{i}") for i in range(n)}
+
+    def start(self, name: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "crawler.cli", "worker", "--redis", self.url, "--id", name,
+                                 "--warc-dir", str(self.warc_dir)], cwd=REPO, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def kill9(self, name: str) -> None:
+        os.killpg(self.procs[name].pid, signal.SIGKILL)  # the worker and its crawl child
+        self.procs[name].wait(timeout=30)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def coordinator(url: str, site, db, warc_dir, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "crawler.cli", "crawl", "--site", extra[0] if extra else CZ, "--base-url",
+            site.base_url, "--db", str(db), "--redis", url, "--warc-dir", str(warc_dir), *extra[1:]]
+
+
+def distributed_crawl(url, site, db, warc_dir, name=CZ, *extra) -> subprocess.CompletedProcess:
+    return subprocess.run(coordinator(url, site, db, warc_dir, name, *extra), cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+
+
+def published_prefix(url: str) -> str:
+    run = redis.Redis.from_url(url).get("govnews:current")
+    return json.loads(run)["prefix"] if run else ""
+
+
+def verified(db, warc_dir) -> None:
+    assert q(db, "PRAGMA integrity_check") == [("ok",)]
+    check = govnews("warc", "verify", "--db", str(db), "--warc-dir", str(warc_dir))
+    assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
+
+
+def test_three_workers_equal_one_process_and_a_second_run_lists_only(fixture_server, redis_url, tmp_path):  # noqa: F811
+    site = fixture_server.sites[CZ]
+    single = tmp_path / "single.db"
+    crawl(fixture_server, CZ, single)
+    warc = tmp_path / "warc"
+    workers = Workers(redis_url, warc)
+    try:
+        db = tmp_path / "dist.db"
+        first = distributed_crawl(redis_url, site, db, warc)
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert first.stdout.startswith(f"{CZ}: ok run=1 ")
+        assert _snapshot(db) == _snapshot(single)
+        assert len({f.name.split("-")[-2] for f in warc.glob("*.warc.gz")}) >= 2  # several workers wrote WARC
+        verified(db, warc)
+        n = len(site.requests)
+        again = distributed_crawl(redis_url, site, db, warc)
+        assert again.returncode == 0, again.stderr[-3000:]
+        kinds = {kind_of(r.path) for r in site.requests[n:]}
+        assert kinds <= {"listing", "robots"} and "listing" in kinds, kinds  # the last run's keys did not block it
+        assert q(db, "SELECT count(*), min(status) FROM crawl_runs") == [(2, "ok")]
+        client = redis.Redis.from_url(redis_url)  # the runs' keys are gone or expiring (heartbeats, done marks)
+        assert not [k for k in client.scan_iter("govnews:r*") if client.ttl(k) < 0]
+        # A change on the site, re-checked (--refresh) both ways: the same new versions.
+        changed = site.articles[next(iter(site.articles))]
+        changed.paragraphs = changed.paragraphs + ["此稿件于发布后作了补充：相关工作将于下月继续推进。"]
+        site.render()
+        crawl(fixture_server, CZ, single, "--refresh")
+        refreshed = distributed_crawl(redis_url, site, db, warc, CZ, "--refresh")
+        assert refreshed.returncode == 0, refreshed.stderr[-3000:]
+        assert "updated=1" in refreshed.stdout, refreshed.stdout
+        assert _snapshot(db) == _snapshot(single)
+        assert max(v for _, v, _ in _snapshot(db)["versions"]) == 2
+        verified(db, warc)
+    finally:
+        workers.stop()
+
+
+def hold_articles_after(site, n: int) -> threading.Event:
+    """Answer the first n article requests, then hold the others until the returned event is set."""
+    release, count, lock = threading.Event(), [0], threading.Lock()
+
+    def hold(req) -> None:
+        if req.path.startswith("/ns_news/"):
+            with lock:
+                count[0] += 1
+                mine = count[0]
+            if mine > n:
+                release.wait(120)
+
+    site.handlers.insert(0, hold)
+    return release
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing(fixture_server, redis_url, tmp_path):  # noqa: F811
+    site = fixture_server.sites[CZ]
+    single = tmp_path / "single.db"
+    crawl(fixture_server, CZ, single)
+    site.requests.clear()
+    release = hold_articles_after(site, 20)
+    warc = tmp_path / "warc"
+    workers = Workers(redis_url, warc)
+    db = tmp_path / "dist.db"
+    try:
+        writer = subprocess.Popen(coordinator(redis_url, site, db, warc), cwd=REPO, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        client = redis.Redis.from_url(redis_url)
+        wait_for(lambda: published_prefix(redis_url) and client.hlen(f"{published_prefix(redis_url)}:held:w0") > 0,
+                 timeout=120, what="worker w0 to hold requests")
+        workers.kill9("w0")
+        release.set()
+        out, err = writer.communicate(timeout=300)
+        assert writer.returncode == 0, err[-3000:]
+        assert "w0 stopped answering" in err
+    finally:
+        release.set()
+        workers.stop()
+    assert _snapshot(db) == _snapshot(single)
+    verified(db, warc)
+
+
+def test_the_writer_killed_mid_batch_then_a_new_run_completes_it(fixture_server, redis_url, tmp_path):  # noqa: F811
+    site = fixture_server.sites[CZ]
+    single = tmp_path / "single.db"
+    crawl(fixture_server, CZ, single)
+    warc = tmp_path / "warc"
+    workers = Workers(redis_url, warc)
+    db = tmp_path / "dist.db"
+    try:
+        writer = subprocess.Popen(coordinator(redis_url, site, db, warc), cwd=REPO, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+
+        def some_written() -> bool:
+            try:
+                return q(db, "SELECT count(*) FROM articles")[0][0] >= 30
+            except sqlite3.OperationalError:
+                return False
+
+        wait_for(some_written, timeout=120, what="the writer to store some articles")
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+        resumed = distributed_crawl(redis_url, site, db, warc)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        assert "interrupted" in resumed.stderr  # run 1 marked so, before run 2 started
+    finally:
+        workers.stop()
+    assert _snapshot(db) == _snapshot(single)
+    verified(db, warc)
+
+
+DELAY = 0.3
+
+
+def test_per_host_politeness_holds_for_all_workers_together(redis_url, tmp_path):  # noqa: F811
+    site = GeneratedSite(articles=24, sections=2, page_kb=4)
+    with FixtureServer([site]) as _:
+        toml = tmp_path / "polite.toml"
+        toml.write_text(f'base_url = "{site.base_url}"\npolite = true\n' + site.gen.toml("polite"), encoding="utf-8")
+        warc = tmp_path / "warc"
+        workers = Workers(redis_url, warc)
+        try:
+            done = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--site", str(toml), "--db",
+                                   str(tmp_path / "a.db"), "--redis", redis_url, "--warc-dir", str(warc),
+                                   "-s", f"DOWNLOAD_DELAY={DELAY}", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2"],
+                                  cwd=REPO, capture_output=True, text=True, timeout=600)
+        finally:
+            workers.stop()
+        assert done.returncode == 0, done.stderr[-3000:]
+    reqs = [r for r in site.requests if r.path != "/robots.txt"]  # each worker asks for robots.txt itself
+    assert len(reqs) >= 24
+    assert max(r.inflight for r in reqs) <= 2
+    gaps = [b.at - a.at for a, b in zip(reqs, reqs[1:], strict=False)]
+    assert statistics.median(gaps) >= DELAY * 0.9, sorted(gaps)[:5]
+    assert min(gaps) >= DELAY * 0.5, sorted(gaps)[:5]
+    assert len({f.name.split("-")[-2] for f in warc.glob("*.warc.gz")}) >= 2  # shared among the workers
+
+
+def test_a_worker_without_redis_says_so_at_once(tmp_path):
+    from click.testing import CliRunner
+
+    from crawler.cli import cli
+
+    got = CliRunner().invoke(cli, ["worker", "--redis", "redis://127.0.0.1:1/0", "--warc-dir", str(tmp_path)])
+    assert got.exit_code == 2 and "no Redis server at redis://127.0.0.1:1/0" in got.output
+    assert "Traceback" not in got.output
+
