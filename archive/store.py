@@ -41,6 +41,8 @@ ARTICLE_COLUMNS = {
     # incremental crawling, versions and deletions (see README "Running from cron")
     "version": int, "etag": str, "last_modified": str, "last_status": int, "checked_at": str,
     "missing_count": int, "missing_run": int, "gone_at": str, "unlisted_at": str,
+    # how the newest fetch was made: "http" (Scrapy) or "browser" (rendered by Chromium, docs/browser.md)
+    "fetched_by": str,
     # the raw capture of the newest fetch
     "warc_file": str, "warc_offset": int, "warc_length": int, "payload_digest": str,
 }
@@ -57,7 +59,7 @@ XXGK_VERSION_COLUMNS = ("xxgk", "written_date", "index_no", "doc_no", "issuer", 
 ADDED_COLUMNS = {
     "articles": {k: v for k, v in ARTICLE_COLUMNS.items() if k in (
         "version", "etag", "last_modified", "last_status", "checked_at", "missing_count", "missing_run",
-        "gone_at", "unlisted_at", "quality", "field_sources", *CAPTURE_COLUMNS)},
+        "gone_at", "unlisted_at", "quality", "field_sources", "fetched_by", *CAPTURE_COLUMNS)},
     "sections": {"walk_status": str, "walk_run": int, "walked_at": str},
     "article_sections": {"last_listed_run": int, "unlisted_at": str},
     "attachments": {"mime": str, "size": int, "sha256": str, "status": str, "fetched_at": str, **CAPTURE_COLUMNS},

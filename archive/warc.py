@@ -94,6 +94,7 @@ class Exchange:
     response_headers: list[tuple[str, str]]
     body: bytes
     ip_address: str | None = None
+    notes: dict[str, str] = field(default_factory=dict)  # extra WARC header fields (e.g. GovNews-Fetched-By)
 
 
 @dataclass
@@ -181,6 +182,7 @@ class WarcWriter:
                                [(_latin1(k), _latin1(v)) for k, v in ex.response_headers],
                                protocol=ex.protocol or "HTTP/1.1")
         warc_headers = {"WARC-IP-Address": ex.ip_address} if ex.ip_address else {}
+        warc_headers.update(ex.notes)
         if revisit_of:
             resp = w.create_revisit_record(ex.url, digest, revisit_of["url"], revisit_of["date"],
                                            http_headers=resp_http, warc_headers_dict=warc_headers)
@@ -202,6 +204,19 @@ class WarcWriter:
         return Capture(self.name, offset, length, digest, resp.rec_headers.get_header("WARC-Record-ID"),
                        resp.rec_headers.get_header("WARC-Date"),
                        revisit_of["record_id"] if revisit_of else None)
+
+    def write_resource(self, url: str, body: bytes, content_type: str, notes: dict[str, str] | None = None) -> Capture:
+        """Append a resource record: content made here, not received (a page's DOM as a browser rendered it)."""
+        self._ensure_file()
+        assert self._fh is not None and self._writer is not None
+        rec = self._writer.create_warc_record(url, "resource", payload=io.BytesIO(body), length=len(body),
+                                              warc_content_type=content_type, warc_headers_dict=dict(notes or {}))
+        offset = self._fh.tell()
+        self._writer.write_record(rec)
+        length = self._buf.tell()
+        self._append()
+        return Capture(self.name, offset, length, payload_digest(body), rec.rec_headers.get_header("WARC-Record-ID"),
+                       rec.rec_headers.get_header("WARC-Date"))
 
     def close(self) -> None:
         if self._fh is not None:

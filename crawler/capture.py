@@ -5,6 +5,12 @@ A downloader middleware placed below HttpCompressionMiddleware, RedirectMiddlewa
 retried 5xx, robots.txt — before anything decodes or replaces it. It stores the capture pointer in
 request.meta["govnews_capture"] for the spider side to save next to what it extracts, and hands the
 capture's index row to the archive writer (crawler.writer), the one component that writes SQLite.
+
+A response rendered by the browser (crawler.browser, scrapy-playwright) is not what came off the wire:
+its body is the DOM after the page's scripts ran. For it, every response the browser itself received
+(the document, a challenge and its reload, XHR data, scripts) is written as a response record, and the
+rendered DOM as a resource record, all marked `GovNews-Fetched-By: browser`; the capture pointer
+handed to the spider is the rendered DOM's (what was extracted). See docs/browser.md.
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ from scrapy.http import Response
 from scrapy.utils.misc import load_object
 
 from archive.store import data_dir
-from archive.warc import DEFAULT_MAX_SIZE, Exchange, WarcWriter, payload_digest
+from archive.warc import DEFAULT_MAX_SIZE, Capture, Exchange, WarcWriter, payload_digest
 from crawler.errors import PageRejected, is_disk_full
 from crawler.writer import ArchiveWriter
 
 log = logging.getLogger(__name__)
+BROWSER_NOTE = {"GovNews-Fetched-By": "browser"}
 
 
 def request_target(url: str) -> str:
@@ -93,6 +100,10 @@ class WarcCaptureMiddleware:
         if self.writer is None:
             self._open()
         assert self.writer is not None
+        fetch = request.meta.get("govnews_browser")
+        if fetch is not None and "playwright" in response.flags:
+            request.meta["govnews_capture"] = self._browser_captures(request, response, fetch).pointer()
+            return response
         body = response.body
         status = response.status
         try:
@@ -110,21 +121,44 @@ class WarcCaptureMiddleware:
                       request_headers=headers, request_body=request.body or b"", status=status, reason=reason,
                       protocol=response.protocol or "HTTP/1.1", response_headers=header_pairs(response.headers),
                       body=body, ip_address=str(response.ip_address) if response.ip_address else None)
+        mime = response.headers.get("Content-Type", b"").decode("latin-1")
+        kind = request.meta.get("govnews_kind", "robots" if request.url.endswith("/robots.txt") else None)
+        request.meta["govnews_capture"] = self._write(ex, kind, mime, request).pointer()
+        return response
+
+    def _write(self, ex: Exchange, kind: str | None, content_type: str, request: Request) -> Capture:
+        assert self.writer is not None
         # Identical payloads already captured become revisit records (2xx bodies only: an empty or
         # error body is not worth pointing back to).
         original = None
-        if 200 <= status < 300 and body:
-            original = self.archive_writer.original_capture(payload_digest(body))
+        if 200 <= ex.status < 300 and ex.body:
+            original = self.archive_writer.original_capture(payload_digest(ex.body))
         capture = self.writer.write(ex, revisit_of=original)
-        mime = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip() or None
-        self.archive_writer.save_capture(request.url, request.meta.get("govnews_kind", "robots" if
-                                         request.url.endswith("/robots.txt") else None), status, mime, len(body),
-                                         capture, request=request)
-        request.meta["govnews_capture"] = capture.pointer()
+        mime = content_type.split(";")[0].strip() or None
+        self.archive_writer.save_capture(ex.url, kind, ex.status, mime, len(ex.body), capture, request=request)
         stats = self.crawler.stats
         stats.inc_value("govnews/warc_records")
         stats.inc_value("govnews/warc_revisits" if original else "govnews/warc_responses")
-        return response
+        return capture
+
+    def _browser_captures(self, request: Request, response: Response, fetch) -> Capture:
+        """The browser's own network responses, then the rendered DOM (whose capture is returned)."""
+        assert self.writer is not None
+        kind = request.meta.get("govnews_kind")
+        for r in fetch.received:
+            ex = Exchange(url=r.url, method=r.method, target=request_target(r.url), request_headers=r.request_headers,
+                          request_body=r.request_body, status=r.status, reason=r.reason, protocol="HTTP/1.1",
+                          response_headers=r.headers, body=r.body, notes=BROWSER_NOTE)
+            content_type = next((v for k, v in r.headers if k.lower() == "content-type"), "")
+            self._write(ex, kind if r.document else "browser", content_type, request)
+            self.crawler.stats.inc_value("govnews/browser_responses")
+        encoding = getattr(response, "encoding", None) or "utf-8"
+        capture = self.writer.write_resource(response.url, response.body, f"text/html; charset={encoding}",
+                                             BROWSER_NOTE)
+        self.archive_writer.save_capture(response.url, f"{kind}-rendered" if kind else "rendered", fetch.status or
+                                         response.status, "text/html", len(response.body), capture)
+        self.crawler.stats.inc_value("govnews/warc_records")
+        return capture
 
     def close(self, spider=None, reason: str | None = None) -> None:
         if self.writer is not None:

@@ -6,7 +6,11 @@ archive knew when the run started (read once, by the archive writer) and what th
 - articles listed but never archived (a killed run, a failed fetch under the attempt cap) are re-queued;
 - attachments are downloaded once; those a killed run never got are re-queued;
 - after a complete walk to a section's last page, archived articles it no longer lists are unlisted and
-  re-checked conditionally (a page that still resolves is not taken for gone).
+  re-checked conditionally (a page that still resolves is not taken for gone);
+- through the browser or not: a section that says render = "browser" always; with "auto", a listing or
+  article that plain HTTP answered with a shell is retried once in the browser and the section's pages
+  of that kind go there for the rest of the run; the cookies a challenge earned are sent with plain
+  requests to that host, and a challenge despite them sends that kind of the section to the browser too.
 
 Pure: no Scrapy, no SQLite; a decision is data (Fetch) that the spider turns into a request.
 """
@@ -30,10 +34,42 @@ class Fetch:
 
 
 class Frontier:
-    def __init__(self, state: dict, refresh: bool = False, attachments: bool = True) -> None:
-        """`state` is archive.store.Archive.incremental_state() of the site, read at the run's start."""
+    def __init__(self, state: dict, refresh: bool = False, attachments: bool = True,
+                 render: dict[str, str] | None = None) -> None:
+        """`state` is archive.store.Archive.incremental_state() of the site, read at the run's start;
+        `render` each section's render mode (crawler.sites.RENDER_MODES; "auto" when absent)."""
         self.state, self.refresh, self.attachments = state, refresh, attachments
         self.requested: set[str] = set()  # article and attachment URLs this run asked for
+        self.render_modes = dict(render or {})
+        self.rendered: set[tuple[str | None, str]] = set()  # (section, "listing" | "article") sent to the browser
+        self.cookies: dict[str, str] = {}  # host -> Cookie header a browser-passed challenge earned
+
+    # -- the browser --------------------------------------------------------------------------------
+    def in_browser(self, section: str | None, kind: str) -> bool:
+        """Whether a request of this kind ("listing", "article") for the section goes through the browser."""
+        mode = self.render_modes.get(section, "auto")
+        return mode == "browser" or (mode == "auto" and (section, kind) in self.rendered)
+
+    def may_render(self, section: str | None) -> bool:
+        return self.render_modes.get(section, "auto") != "http"
+
+    def needs_browser(self, section: str | None, kind: str, host: str, challenge: bool, had_cookie: bool) -> None:
+        """Plain HTTP got a shell (or a challenge) for this kind of the section's pages: remember it.
+
+        A challenge alone is remembered as the host's cookie (see earned); one that came despite the
+        cookie means the cookie no longer works: the host's cookie is dropped and the kind goes to the browser."""
+        if challenge:
+            self.cookies.pop(host, None)
+        if not challenge or had_cookie:
+            self.rendered.add((section, kind))
+
+    def earned(self, host: str, cookies: str) -> None:
+        """The cookies (document.cookie) a page had after the browser passed its challenge."""
+        if cookies:
+            self.cookies[host] = cookies
+
+    def cookie(self, host: str) -> str | None:
+        return self.cookies.get(host)
 
     # -- articles -----------------------------------------------------------------------------------
     def is_known(self, url: str) -> bool:

@@ -83,6 +83,14 @@ GOVNEWS_RETRY_AFTER_MAX = 60  # seconds; a server asking for longer is given up 
 GOVNEWS_WAL_MAX_BYTES = 8 * 1024 * 1024  # -wal over this is checkpointed (TRUNCATE) within a second
 GOVNEWS_WAL_CHECK_INTERVAL = 1.0
 
+# Pages that need a browser (crawler/browser.py, docs/browser.md): scrapy-playwright drives Debian's
+# Chromium when it is installed; the addon leaves everything as it is when it is not.
+ADDONS = {"crawler.browser.BrowserAddon": 0}
+GOVNEWS_BROWSER = True  # False: never render (pages needing a browser are recorded as needs_browser)
+GOVNEWS_CHROMIUM = None  # the executable; default $GOVNEWS_CHROMIUM, /usr/bin/chromium, chromium on $PATH
+GOVNEWS_BROWSER_PAGES = 2  # browser pages open at once (the pool); per-host politeness applies as for HTTP
+GOVNEWS_BROWSER_TIMEOUT = 30  # seconds a page may take to load, pass its challenge and go quiet
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

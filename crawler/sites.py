@@ -21,8 +21,11 @@ else:  # pragma: no cover
 SITES_DIR = Path(__file__).with_name("sites")
 
 _SITE_KEYS = {"name", "title", "base_url", "allowed_hosts", "fixture", "sections", "overrides", "listing",
-              "polite", "notes"}
-_SECTION_KEYS = {"name", "url", "listing", "overrides"}
+              "polite", "notes", "render"}
+_SECTION_KEYS = {"name", "url", "listing", "overrides", "render"}
+# How a section's pages are fetched: "auto" (plain HTTP; a shell or a challenge is retried once in the
+# browser, and the section remembers it), "browser" (always rendered), "http" (never rendered).
+RENDER_MODES = ("auto", "browser", "http")
 
 
 class SiteError(ValueError):
@@ -35,6 +38,7 @@ class Section:
     url: str
     listing: dict = field(default_factory=dict)  # listing-walk hints (mechanism and its parameters)
     overrides: dict = field(default_factory=dict)
+    render: str = "auto"  # one of RENDER_MODES
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,12 @@ def _check_overrides(overrides: object, where: str) -> dict:
     return dict(overrides)
 
 
+def _check_render(value: object, where: str) -> str:
+    if value not in RENDER_MODES:
+        raise SiteError(f"{where}: render must be one of {list(RENDER_MODES)}, not {value!r}")
+    return str(value)
+
+
 def _check_url(url: str, where: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -132,6 +142,7 @@ def parse_site(data: dict, source: str, base_url: str | None = None) -> Site:
     raw_sections = data.get("sections") or []
     if not raw_sections:
         raise SiteError(f"{source}: no [[sections]]")
+    render = _check_render(data.get("render", "auto"), source)
     sections = []
     for i, s in enumerate(raw_sections):
         where = f"{source}: sections[{i}]"
@@ -147,7 +158,8 @@ def parse_site(data: dict, source: str, base_url: str | None = None) -> Site:
         if not url_allowed(url, hosts):
             raise SiteError(f"{where}: {url} is outside allowed_hosts {list(hosts)}")
         sections.append(Section(name=s["name"], url=url, listing=_check_listing(s.get("listing", {}), where),
-                                overrides=_check_overrides(s.get("overrides", {}), where)))
+                                overrides=_check_overrides(s.get("overrides", {}), where),
+                                render=_check_render(s.get("render", render), where)))
     return Site(name=name, title=data.get("title", name), base_url=base, allowed_hosts=hosts,
                 sections=tuple(sections), fixture=fixture, overrides=_check_overrides(data.get("overrides", {}), source),
                 listing=_check_listing(data.get("listing", {}), source), polite=bool(data.get("polite", not fixture)))

@@ -6,7 +6,9 @@ import re
 
 from lxml import etree
 
-from .rows import SKIP_TAGS, norm_space
+from crawler.encoding import decode_html
+
+from .rows import SKIP_TAGS, norm_space, parse_html
 
 ANTI_BOT_STATUS = {202: "HTTP 202 challenge page", 412: "HTTP 412 anti-bot challenge"}
 TEMPLATE_SIGNS = (
@@ -47,3 +49,9 @@ def detect(root: etree._Element | None, text: str, status: int | None = None) ->
     if scripts and len(visible_text(root)) < 200:
         return "JavaScript shell (script-only body)"
     return None
+
+
+def page_shell(body: bytes, headers=None, status: int | None = None) -> str | None:
+    """detect() for a page as received (an article that extracted to nothing: a shell or a challenge?)."""
+    text, _ = decode_html(body, headers)
+    return detect(parse_html(text), text, status)

@@ -21,17 +21,21 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from archive.store import utcnow
+from crawler.browser import INSTALL_HINT, BrowserFetch
 from crawler.errors import error_kind
 from crawler.extractpool import Extractor
 from crawler.frontier import GONE_STATUSES, Fetch, Frontier
 from crawler.items import Article, AttachmentFile, CrawlError, ListingPage, Missing, NotModified, WalkEnded
 from crawler.listing import extract_listing
-from crawler.listing.shell import ANTI_BOT_STATUS
+from crawler.listing.shell import ANTI_BOT_STATUS, page_shell
 from crawler.sites import Section, Site, load_site
 from crawler.urls import allowed_domains, canonical_url, clean_url, link_refusal
 from crawler.walk import Ending, WalkController
 from crawler.writer import ArchiveWriter
 
+# Meta a downloaded response left on its request: not carried over to the same request sent to the browser.
+DOWNLOAD_META = frozenset({"download_latency", "download_slot", "redirect_reasons", "redirect_times", "redirect_ttl",
+                           "redirect_urls", "retry_times", "govnews_capture", "_auth_proxy", "_scheme_proxy"})
 INDEX_NAME = re.compile(r"/(index|default)(_\d+)?\.(s?html?|jsp|aspx?|php)$", re.I)
 
 
@@ -71,6 +75,9 @@ class NewsSpider(scrapy.Spider):
         spider.url_limit = s.getint("URLLENGTH_LIMIT", 2083) or 1 << 62
         spider.max_items = s.getint("GOVNEWS_MAX_LISTING_ITEMS", 5000)
         spider.refresh, spider.attachments = s.getbool("GOVNEWS_REFRESH"), s.getbool("GOVNEWS_ATTACHMENTS", True)
+        spider.browser_ready = False  # read at start: crawler.browser.BrowserAddon runs after from_crawler
+        spider.browser_timeout = s.getfloat("GOVNEWS_BROWSER_TIMEOUT", 30)
+        spider.browser_missing_warned = False
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
 
@@ -79,7 +86,9 @@ class NewsSpider(scrapy.Spider):
         state = ArchiveWriter.of(self.crawler).open_run(self.site)  # read once, at the run's start
         if state is None:
             return  # the disk is full: the writer is stopping the crawl
-        self.frontier = Frontier(state, refresh=self.refresh, attachments=self.attachments)
+        self.browser_ready = self.crawler.settings.getbool("GOVNEWS_BROWSER_READY")
+        self.frontier = Frontier(state, refresh=self.refresh, attachments=self.attachments,
+                                 render={s.name: s.render for s in self.site.sections})
         for section in self.site.sections:
             yield self.listing_request(self.walk.start(section.name, section.url), section, page=1)
         for fetch in self.frontier.at_start():
@@ -88,11 +97,12 @@ class NewsSpider(scrapy.Spider):
     def listing_request(self, req: dict, section: Section, page: int) -> scrapy.Request:
         # dont_filter: the walk controller already dedupes a walk's listing requests (a dropped one
         # would leave the walk waiting). 202/412 answers are anti-bot challenges: parse_listing reports them.
-        return scrapy.Request(req["url"], method=req.get("method") or "GET", body=req.get("body"),
-                              headers=req.get("headers") or None, callback=self.parse_listing,
-                              errback=self.listing_failed, dont_filter=True, cb_kwargs={"section": section, "page": page},
-                              meta={"govnews_kind": "listing", "section": section.name, "listing_request": req,
-                                    "handle_httpstatus_list": list(ANTI_BOT_STATUS)})
+        request = scrapy.Request(req["url"], method=req.get("method") or "GET", body=req.get("body"),
+                                 headers=req.get("headers") or None, callback=self.parse_listing,
+                                 errback=self.listing_failed, dont_filter=True, cb_kwargs={"section": section, "page": page},
+                                 meta={"govnews_kind": "listing", "section": section.name, "listing_request": req,
+                                       "handle_httpstatus_list": list(ANTI_BOT_STATUS)})
+        return self._route(request, section.name, "listing")
 
     def fetch_request(self, fetch: Fetch) -> scrapy.Request:
         """The request for a frontier decision: a new article, a known one re-checked, an attachment."""
@@ -101,18 +111,69 @@ class NewsSpider(scrapy.Spider):
             return scrapy.Request(fetch.url, callback=self.parse_attachment, errback=self.attachment_failed,
                                   meta={"govnews_kind": "attachment", "section": fetch.section, "govnews_url": fetch.url,
                                         "download_maxsize": self.attachment_maxsize})
-        meta = {"govnews_kind": "article", "section": section.name, "govnews_url": fetch.url}
+        # Anti-bot challenge answers reach the callback, which retries them in the browser.
+        meta = {"govnews_kind": "article", "section": section.name, "govnews_url": fetch.url,
+                "handle_httpstatus_list": list(ANTI_BOT_STATUS)}
         if fetch.check is None:
-            return scrapy.Request(fetch.url, callback=self.parse_article, errback=self.on_error, meta=meta,
-                                  cb_kwargs={"section": section, "list_item": {"url": fetch.url}})
+            request = scrapy.Request(fetch.url, callback=self.parse_article, errback=self.on_error, meta=meta,
+                                     cb_kwargs={"section": section, "list_item": {"url": fetch.url}})
+            return self._route(request, section.name, "article")
         meta["govnews_check"] = fetch.check
         meta["govnews_archived"] = fetch.archived
         if fetch.archived:  # 304 and gone answers reach parse_known; for a page never archived a 404 is an error
-            meta["handle_httpstatus_list"] = [304, *GONE_STATUSES]
+            meta["handle_httpstatus_list"] += [304, *GONE_STATUSES]
         # dont_filter: several gone articles may redirect to the same home page; each must be seen.
-        return scrapy.Request(fetch.url, callback=self.parse_known, errback=self.on_error, dont_filter=True,
-                              headers=fetch.headers or None, meta=meta,
-                              cb_kwargs={"section": section, "list_item": {"url": fetch.url}})
+        request = scrapy.Request(fetch.url, callback=self.parse_known, errback=self.on_error, dont_filter=True,
+                                 headers=fetch.headers or None, meta=meta,
+                                 cb_kwargs={"section": section, "list_item": {"url": fetch.url}})
+        return self._route(request, section.name, "article")
+
+    # -- the browser (crawler.browser; the frontier decides) ------------------------------------------
+    def _route(self, request: scrapy.Request, section: str, kind: str) -> scrapy.Request:
+        """Through the browser when the frontier says so; else with the cookies the host's challenge earned."""
+        if self.browser_ready and self.frontier.in_browser(section, kind):
+            return self._in_browser(request)
+        cookie = self.frontier.cookie(urlsplit(request.url).netloc)
+        if cookie:
+            request.headers["Cookie"] = cookie
+        return request
+
+    def _in_browser(self, request: scrapy.Request) -> scrapy.Request:
+        fetch = BrowserFetch(timeout=self.browser_timeout,
+                             max_body=self.crawler.settings.getint("DOWNLOAD_MAXSIZE", 32 * 1024 * 1024))
+        meta = {k: v for k, v in request.meta.items() if k not in DOWNLOAD_META}
+        request = request.replace(meta={**meta, **fetch.meta()}, dont_filter=True)
+        request.headers.pop("Cookie", None)  # the browser sends its own
+        return request
+
+    def _browser_retry(self, response: Response, section: str, kind: str, status: int,
+                       reason: str) -> scrapy.Request | None:
+        """A shell or a challenge from plain HTTP: the same request in the browser, once; None when it
+        already came from the browser, the section says render = "http", or there is no browser."""
+        if response.meta.get("govnews_browser") is not None or not self.frontier.may_render(section):
+            return None
+        if not self.browser_ready:
+            if not self.browser_missing_warned:
+                self.browser_missing_warned = True
+                self.logger.warning("%s needs a browser (%s) and none is available: %s; such pages are "
+                                    "recorded as needs_browser", response.url, reason, INSTALL_HINT)
+            return None
+        request = response.request
+        challenge = status in ANTI_BOT_STATUS or "challenge" in reason
+        self.frontier.needs_browser(section, kind, urlsplit(request.url).netloc, challenge=challenge,
+                                    had_cookie=b"Cookie" in request.headers)
+        self.crawler.stats.inc_value("govnews/browser_retries")
+        self.logger.info("%s: %s from plain HTTP; retrying in the browser", request.url, reason)
+        return self._in_browser(request)
+
+    def _status(self, response: Response) -> int:
+        """The response's status; for a browser fetch, the final document's (after a challenge reload)."""
+        fetch: BrowserFetch | None = response.meta.get("govnews_browser")
+        if fetch is None:
+            return response.status
+        if fetch.challenged and fetch.status not in ANTI_BOT_STATUS:
+            self.frontier.earned(urlsplit(response.url).netloc, fetch.cookies)
+        return fetch.status or response.status
 
     def _section(self, name: str | None) -> Section:
         """The site's section of that name; the first section for one the definition no longer has."""
@@ -120,8 +181,17 @@ class NewsSpider(scrapy.Spider):
 
     # -- listings -------------------------------------------------------------------------------------
     def parse_listing(self, response: Response, section: Section, page: int) -> Iterator:
-        hints = {**section.listing, "request": response.meta.get("listing_request"), "status": response.status}
+        status = self._status(response)
+        hints = {**section.listing, "request": response.meta.get("listing_request"), "status": status}
         listing = extract_listing(response.url, response.body, response.headers, hints=hints)
+        if listing.get("shell") and not listing.get("items"):
+            if response.meta.get("govnews_browser") is not None and status not in ANTI_BOT_STATUS:
+                listing["shell"] = None  # rendered and still empty: an empty page, not a shell
+            retry = self._browser_retry(response, section.name, "listing", status, listing["shell"]) \
+                if listing["shell"] else None
+            if retry is not None:  # the walk still counts the listing request as in flight
+                yield retry
+                return
         self.listing_urls.add(_norm(response.url))
         found = listing.get("items") or []
         if self.max_items and len(found) > self.max_items:
@@ -206,14 +276,28 @@ class NewsSpider(scrapy.Spider):
             yield out
 
     async def article_items(self, response: Response, section: Section, list_item: dict) -> AsyncIterator:
+        status = self._status(response)
         overrides = {**self.site.overrides, **section.overrides}
-        record = await self.extractor.extract(response.url, response.body, response.headers, overrides or None)
+        record = {}
+        if status not in ANTI_BOT_STATUS:
+            record = await self.extractor.extract(response.url, response.body, response.headers, overrides or None)
         if not (record.get("title") or list_item.get("title")) or not record.get("body"):
-            # Under the URL it was listed as (not where a redirect ended), so its attempts are counted.
-            yield CrawlError(section.name, self._asked(response.request), "empty_article", "article")
+            if response.meta.get("govnews_browser") is None:
+                shell = page_shell(response.body, response.headers, status)
+            else:  # rendered: only a challenge the browser did not pass keeps it a browser matter
+                shell = ANTI_BOT_STATUS.get(status)
+            retry = self._browser_retry(response, section.name, "article", status, shell) if shell else None
+            if retry is not None:
+                yield retry
+            else:
+                # Under the URL it was listed as (not where a redirect ended), so its attempts are counted.
+                yield CrawlError(section.name, self._asked(response.request), "needs_browser" if shell else "empty_article",
+                                 "article", shell)
             return
-        record.update(site=self.site.name, http_status=response.status, fetched_at=utcnow(),
-                      list_title=list_item.get("title"), list_date=list_item.get("date"))
+        browser = response.meta.get("govnews_browser") is not None
+        record.update(site=self.site.name, http_status=status, fetched_at=utcnow(),
+                      list_title=list_item.get("title"), list_date=list_item.get("date"),
+                      fetched_by="browser" if browser else "http")
         record["title"] = record.get("title") or list_item.get("title")
         record["published"] = record.get("published") or list_item.get("date")
         # Stored under the canonical URL of the listed link, wherever a redirect ended.
@@ -221,7 +305,7 @@ class NewsSpider(scrapy.Spider):
         # Where its raw capture is, and what to send for a conditional refetch.
         record.update(response.meta.get("govnews_capture") or {})
         for header, key in (("ETag", "etag"), ("Last-Modified", "last_modified")):
-            value = response.headers.get(header)
+            value = None if browser else response.headers.get(header)  # a rendered page is not re-validated
             record[key] = value.decode("latin-1") if value else None
         for out in self.after_article(section, record):
             yield out
