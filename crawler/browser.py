@@ -21,15 +21,17 @@ import shutil
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from crawler.listing.shell import ANTI_BOT_STATUS, CHALLENGE_SIGNS
+from crawler.urls import host_allowed
 
 log = logging.getLogger(__name__)
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage"]
-INSTALL_HINT = "install Debian's chromium (apt-get install chromium fonts-noto-cjk) or set GOVNEWS_CHROMIUM"
+INSTALL_HINT = "install Debian's chromium (apt-get install chromium fonts-wqy-microhei) or set GOVNEWS_CHROMIUM"
 # Hop-by-hop and coding headers: Playwright hands bodies over decoded and de-chunked.
 DECODED_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 
@@ -105,7 +107,9 @@ class BrowserFetch:
 
     timeout: float = 30.0
     max_body: int = 32 * 1024 * 1024
+    hosts: tuple[str, ...] = ()  # the site's allowed hosts: the browser requests nothing else
     received: list[Received] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # off-site requests the page tried, aborted
     cookies: str = ""  # document.cookie once the page settled
     challenged: bool = False  # a challenge document came first
     _pending: set = field(default_factory=set)
@@ -129,8 +133,18 @@ class BrowserFetch:
                 "playwright_page_methods": [PageMethod(self.settle)]}
 
     async def attach(self, page, request) -> None:
-        """scrapy-playwright's page init callback: listen to every response before the page loads."""
+        """scrapy-playwright's page init callback: listen to every response before the page loads, and
+        refuse off-site requests (this route runs before scrapy-playwright's, which it falls back to)."""
         page.on("response", lambda response: self._track(page, response))
+        await page.route("**", self._offsite)
+
+    async def _offsite(self, route, request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https") and not host_allowed(parts.hostname, self.hosts):
+            self.refused.append(request.url)
+            await route.abort("blockedbyclient")
+            return
+        await route.fallback()
 
     def _track(self, page, response) -> None:
         task = asyncio.ensure_future(self._record(page, response))

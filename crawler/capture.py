@@ -152,6 +152,8 @@ class WarcCaptureMiddleware:
             content_type = next((v for k, v in r.headers if k.lower() == "content-type"), "")
             self._write(ex, kind if r.document else "browser", content_type, request)
             self.crawler.stats.inc_value("govnews/browser_responses")
+        if fetch.refused:
+            self.crawler.stats.inc_value("govnews/browser_offsite_refused", len(fetch.refused))
         encoding = getattr(response, "encoding", None) or "utf-8"
         capture = self.writer.write_resource(response.url, response.body, f"text/html; charset={encoding}",
                                              BROWSER_NOTE)

@@ -382,8 +382,16 @@ def demo(db: Path, port: int, no_serve: bool) -> None:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     for what in ("warc", "logs"):  # its raw captures and run logs go with it
         shutil.rmtree(data_dir(db, what), ignore_errors=True)
+    from crawler.browser import INSTALL_HINT, find_chromium
+    from fixtures.server import browser_sites  # importable now: _fixture_server() found the checkout
+
+    sites = all_sites()
+    if find_chromium():
+        sites += browser_sites()
+    else:
+        click.echo(f"no Chromium: the sites that need a browser are left out ({INSTALL_HINT})")
     worst = 0
-    with FixtureServer(all_sites()) as server:
+    with FixtureServer(sites) as server:
         for name, url in server.base_urls().items():
             click.echo(f"crawling {name} at {url}")
             done = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--site", name,

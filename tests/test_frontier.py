@@ -61,3 +61,21 @@ def test_unlisted_after_a_complete_walk_are_rechecked_conditionally():
     fetches = f.recheck_unlisted("要闻", [B, "http://a.test/never-archived"])
     assert [(x.url, x.check, x.archived) for x in fetches] == [(B, "unlisted", True)]
     assert f.recheck_unlisted("要闻", [B]) == []  # asked for once
+
+
+def test_browser_memory_per_section_and_kind_and_challenge_cookies_per_host():
+    f = Frontier(state(), render={"要闻": "auto", "通知": "browser", "旧闻": "http"})
+    assert not f.in_browser("要闻", "listing") and f.in_browser("通知", "listing") and f.in_browser("通知", "article")
+    assert not f.may_render("旧闻") and f.may_render("要闻") and f.may_render("未列出")
+    f.needs_browser("要闻", "listing", "a.test", challenge=False, had_cookie=False)  # a script shell
+    assert f.in_browser("要闻", "listing") and not f.in_browser("要闻", "article")
+    # A challenge is remembered as the cookie the browser earned, sent with plain requests...
+    f.needs_browser("要闻", "article", "a.test", challenge=True, had_cookie=False)
+    assert not f.in_browser("要闻", "article")
+    f.earned("a.test", "gn=1")
+    assert f.cookie("a.test") == "gn=1" and f.cookie("b.test") is None
+    # ...until a challenge comes despite it: the cookie is dropped and the kind goes to the browser.
+    f.needs_browser("要闻", "article", "a.test", challenge=True, had_cookie=True)
+    assert f.cookie("a.test") is None and f.in_browser("要闻", "article")
+    f.earned("a.test", "")
+    assert f.cookie("a.test") is None

@@ -16,6 +16,14 @@ def test_every_definition_loads():
             assert url_allowed(s.url, site.allowed_hosts)
 
 
+def test_render_mode_is_per_section_with_the_site_as_default():
+    site = parse_site({"name": "x", "base_url": "https://a.gov.cn/", "render": "http", "sections": [
+        {"name": "a", "url": "/a"}, {"name": "b", "url": "/b", "render": "browser"}]}, "test.toml")
+    assert [s.render for s in site.sections] == ["http", "browser"]
+    assert [s.render for s in load_site("fixture-shells", "http://127.0.0.1:1/").sections] == [
+        "auto", "browser", "auto", "auto"]
+
+
 def test_fixture_site_needs_a_base_url():
     with pytest.raises(SiteError, match="base_url"):
         load_site("fixture-changzhou")
@@ -31,6 +39,10 @@ def test_fixture_site_needs_a_base_url():
         {"name": "s", "url": "/l", "listing": {"json_fields": {"link": "URL"}}}]}, "json_fields"),
     ({"name": "x", "base_url": "https://a.gov.cn/", "sections": [
         {"name": "s", "url": "/l", "listing": {"json_fields": {"url": 3}}}]}, "json_fields"),
+    ({"name": "x", "base_url": "https://a.gov.cn/", "sections": [{"name": "s", "url": "/l", "render": "js"}]},
+     "render must be one of"),
+    ({"name": "x", "base_url": "https://a.gov.cn/", "render": True, "sections": [{"name": "s", "url": "/l"}]},
+     "render must be one of"),
 ])
 def test_invalid_definitions_are_refused(data, message):
     with pytest.raises(SiteError, match=message):

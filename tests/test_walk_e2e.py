@@ -1,5 +1,5 @@
 """Every listing-walk mechanism end to end: its mini-site on 127.0.0.1 → `govnews crawl` → the archive
-holds exactly the mini-site's articles; pages that need a browser are reported per section."""
+holds exactly the mini-site's articles (pages that need a browser: tests/test_browser_crawl.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from fixtures.server import FixtureServer
-from fixtures.sites.walks import WALK_SITES, ShellSite
+from fixtures.sites.walks import WALK_SITES
 from tests.conftest import govnews
 
 
@@ -62,19 +62,3 @@ def test_hanweb_requests_carry_the_column_parameters(walk_server, tmp_path):
     gets = sorted(r.path for r in site.requests if "dataproxy.jsp?page=" in r.path)
     assert [g.split("&", 1)[0] for g in gets] == ["/module/web/jpage/dataproxy.jsp?page=1",
                                                     "/module/web/jpage/dataproxy.jsp?page=2"]
-
-
-def test_pages_needing_a_browser_are_reported_and_never_archived(walk_server, tmp_path):
-    site = walk_server.sites["fixture-shells"]
-    log, conn = crawl(walk_server, "fixture-shells", tmp_path / "a.db")
-    urls = {r[0] for r in conn.execute("SELECT url FROM articles")}
-    assert urls == set(site.expected())  # the script-shell article is not among them
-    assert all(r[0] for r in conn.execute("SELECT body FROM articles"))
-    run = conn.execute("SELECT status, errors, sections FROM crawl_runs").fetchone()
-    sections = json.loads(run["sections"])
-    assert run["status"] == "partial"
-    assert sections["新闻"]["needs_browser"] == 1
-    assert sections["受保护栏目"]["needs_browser"] == 1
-    assert sections["数据动态"]["empty_article"] == 1
-    assert "Angular app" in log and "HTTP 412" in log
-    assert site.base_url.rstrip("/") + ShellSite.EMPTY not in urls

@@ -139,7 +139,7 @@ class NewsSpider(scrapy.Spider):
         return request
 
     def _in_browser(self, request: scrapy.Request) -> scrapy.Request:
-        fetch = BrowserFetch(timeout=self.browser_timeout,
+        fetch = BrowserFetch(timeout=self.browser_timeout, hosts=tuple(self.allowed_domains),
                              max_body=self.crawler.settings.getint("DOWNLOAD_MAXSIZE", 32 * 1024 * 1024))
         meta = {k: v for k, v in request.meta.items() if k not in DOWNLOAD_META}
         request = request.replace(meta={**meta, **fetch.meta()}, dont_filter=True)
@@ -184,7 +184,8 @@ class NewsSpider(scrapy.Spider):
         status = self._status(response)
         hints = {**section.listing, "request": response.meta.get("listing_request"), "status": status}
         listing = extract_listing(response.url, response.body, response.headers, hints=hints)
-        if listing.get("shell") and not listing.get("items"):
+        # A shell with no way forward for plain HTTP (no data requests the walk could make itself).
+        if listing.get("shell") and not listing.get("items") and not listing.get("requests"):
             if response.meta.get("govnews_browser") is not None and status not in ANTI_BOT_STATUS:
                 listing["shell"] = None  # rendered and still empty: an empty page, not a shell
             retry = self._browser_retry(response, section.name, "listing", status, listing["shell"]) \
