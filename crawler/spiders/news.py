@@ -59,6 +59,9 @@ class NewsSpider(scrapy.Spider):
         self.frontier: Frontier | None = None
         self.listing_urls: set[str] = set()
         self.url_limit = 2083  # Scrapy's URLLENGTH_LIMIT (from_crawler reads the setting)
+        # Defaults for a spider made without a crawler (the distributed coordinator): no browser there.
+        self.max_items = 5000
+        self.browser_ready, self.browser_timeout, self.browser_missing_warned = False, 30.0, False
         self.max_items = 5000  # GOVNEWS_MAX_LISTING_ITEMS: article links kept per listing page (0: all)
         base = urlsplit(self.site.base_url)
         self.index_urls = {_norm(self.site.base_url), _norm(f"{base.scheme}://{base.netloc}/"),
