@@ -100,9 +100,6 @@ class Frontier:
             headers["If-Modified-Since"] = info["last_modified"]
         return Fetch(url, section, check, headers, archived=url in self.state["archived"])
 
-    def is_archived(self, url: str) -> bool:
-        return url in self.state["archived"]
-
     def at_start(self) -> list[Fetch]:
         """What to request beside the section listings: re-queued articles and attachments, refreshes."""
         out = [self.known(url, section, "pending", conditional=False)

@@ -37,14 +37,7 @@ def _gzip(data: bytes) -> Iterator[bytes]:
     while first or data:
         d = zlib.decompressobj(31)
         try:
-            out = d.decompress(data, CHUNK)
-            while True:
-                yield out
-                if d.eof:
-                    break
-                out = d.decompress(d.unconsumed_tail, CHUNK)  # held-back input, or held-back output
-                if not out and not d.unconsumed_tail:
-                    break  # all input consumed, stream not ended: cut short
+            yield from _drain(d, d.decompress(data, CHUNK))
         except zlib.error as e:
             raise Corrupt(str(e)) from None
         if not d.eof:
@@ -53,6 +46,17 @@ def _gzip(data: bytes) -> Iterator[bytes]:
         data = d.unused_data.lstrip(b"\0")
         if not (data[:2] == b"\x1f\x8b" or data == b"\x1f"):
             return
+
+
+def _drain(d, out: bytes) -> Iterator[bytes]:
+    """The rest of one zlib stream's output, a chunk at a time, until it ends or the input runs out."""
+    while True:
+        yield out
+        if d.eof:
+            return
+        out = d.decompress(d.unconsumed_tail, CHUNK)  # held-back input, or held-back output
+        if not out and not d.unconsumed_tail:
+            return  # all input consumed, stream not ended: cut short (the caller checks d.eof)
 
 
 def _deflate(data: bytes) -> Iterator[bytes]:
@@ -66,13 +70,7 @@ def _deflate(data: bytes) -> Iterator[bytes]:
                 continue
             raise Corrupt(str(e)) from None
         try:
-            while True:
-                yield out
-                if d.eof:
-                    break
-                out = d.decompress(d.unconsumed_tail, CHUNK)  # held-back input, or held-back output
-                if not out and not d.unconsumed_tail:
-                    break  # all input consumed, stream not ended: cut short
+            yield from _drain(d, out)
         except zlib.error as e:
             raise Corrupt(str(e)) from None
         if not d.eof:
