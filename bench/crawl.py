@@ -126,6 +126,8 @@ def scrapy_settings(concurrency: int) -> dict:
     """The settings both crawls share (ours gets them with -s on top of its fixture defaults)."""
     return {"CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
             "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "INFO",
+            # Ours fetches what the bare spider does: no page resources (their cost: bench/resources.py).
+            "GOVNEWS_PAGE_RESOURCES": False,
             "CONCURRENT_ITEMS": int(os.environ.get("BENCH_CONCURRENT_ITEMS", "4"))}
 
 

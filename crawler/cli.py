@@ -367,9 +367,12 @@ def fixtures_serve() -> None:
 @cli.command()
 @click.option("--db", default="demo.db", show_default=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--replay-port", default=8080, show_default=True, type=int,
+              help="Replay the archived copies (pywb) on this port beside Datasette; 0: no replay.")
 @click.option("--no-serve", is_flag=True, help="Crawl and summarize, then exit without serving.")
-def demo(db: Path, port: int, no_serve: bool) -> None:
-    """Serve the fixture sites, crawl them all into DB, and serve the archive with Datasette."""
+def demo(db: Path, port: int, replay_port: int, no_serve: bool) -> None:
+    """Serve the fixture sites, crawl them all into DB, and serve the archive with Datasette and its
+    archived copies with pywb (each article page links its "archived copy 存档快照")."""
     import shutil
     import subprocess
 
@@ -414,9 +417,19 @@ def demo(db: Path, port: int, no_serve: bool) -> None:
                    f"{counts['crawl_runs']} crawl runs")
         if no_serve:
             raise SystemExit(worst)
+        argv = datasette_argv(db, "127.0.0.1", port)
+        if replay_port:
+            from archive.replay import ReplayUnavailable, wayback_executable
+
+            try:
+                wayback_executable()
+                argv = [sys.executable, "-m", "crawler.cli", "serve", "--db", str(db), "--port", str(port),
+                        "--replay-port", str(replay_port)]
+            except ReplayUnavailable as e:
+                click.echo(f"no replay: {e}")
         click.echo(f"Datasette: http://127.0.0.1:{port}/  (Ctrl-C stops)")
         try:
-            subprocess.run(datasette_argv(db, "127.0.0.1", port))
+            subprocess.run(argv)
         except KeyboardInterrupt:
             pass
 

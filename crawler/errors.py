@@ -70,7 +70,9 @@ def disk_full_message(exc: BaseException, path: object) -> str:
 
 
 def is_failure(kind: str) -> bool:
-    return kind not in NOT_FAILURES
+    # A page resource that could not be fetched (resource_http_404, resource_timeout, …) is counted;
+    # the article it belongs to is archived all the same.
+    return kind not in NOT_FAILURES and not kind.startswith("resource_")
 
 
 def _network_kind(exc: BaseException) -> str | None:

@@ -1,7 +1,7 @@
 """What the spider yields: one dataclass per kind, all written by the one pipeline (crawler.writer).
 
 Every outcome travels as one of these: a listing page (section membership), an article record, a
-conditional refetch answered 304, an article gone missing, an attachment download, a crawl error (every
+conditional refetch answered 304, an article gone missing, an attachment download, a page resource fetched, a crawl error (every
 refusal and failure, by kind: crawler.errors says which kinds are failures), and the end of a section's
 listing walk with its stop reason.
 """
@@ -54,6 +54,17 @@ class AttachmentFile:
     size: int | None = None
     sha256: str | None = None
     capture: dict = field(default_factory=dict)  # WARC pointer (warc_file, warc_offset, ...)
+
+
+@dataclass
+class PageResource:
+    """A page resource of an archived article fetched (crawler.resources): counted; its capture row
+    was written by the capture middleware like every response's."""
+
+    section: str | None
+    url: str
+    kind: str  # "image" (in the article's body) or "resource"
+    size: int = 0
 
 
 @dataclass

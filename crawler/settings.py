@@ -107,6 +107,14 @@ GOVNEWS_WARC_MAX_SIZE = 1024 ** 3  # rotate WARC files at 1 GB
 GOVNEWS_OPERATOR = None  # who runs the crawl (written into every warcinfo record)
 GOVNEWS_ATTACHMENTS = True
 GOVNEWS_ATTACHMENT_MAXSIZE = 50 * 1024 * 1024
+# Page resources of every archived article (crawler/resources.py): its in-body images always; with
+# GOVNEWS_PAGE_RESOURCES also the page's stylesheets, scripts, template images and what its stylesheets
+# reference. Same site only, plus the CDN hosts a site definition lists (resource_hosts) or these add.
+GOVNEWS_PAGE_RESOURCES = True
+GOVNEWS_RESOURCE_HOSTS: list[str] = []
+GOVNEWS_MAX_RESOURCES = 100  # resources fetched per page at most
+GOVNEWS_RESOURCE_MAXSIZE = 10 * 1024 * 1024  # a larger resource is not kept (counted resource_too_large)
+GOVNEWS_RESOURCE_TIMEOUT = 30  # seconds
 GOVNEWS_MAX_ATTEMPTS = 3  # runs in which a listed article may fail before it is no longer retried
 GOVNEWS_PROGRESS = None  # live progress line on stderr: None = only when stderr is a terminal
 GOVNEWS_MAX_SITES = 32  # sites crawled at once by one `govnews crawl --all` (the others wait their turn)

@@ -21,7 +21,7 @@ else:  # pragma: no cover
 SITES_DIR = Path(__file__).with_name("sites")
 
 _SITE_KEYS = {"name", "title", "base_url", "allowed_hosts", "fixture", "sections", "overrides", "listing",
-              "polite", "notes", "render"}
+              "polite", "notes", "render", "resource_hosts"}
 _SECTION_KEYS = {"name", "url", "listing", "overrides", "render"}
 # How a section's pages are fetched: "auto" (plain HTTP; a shell or a challenge is retried once in the
 # browser, and the section remembers it), "browser" (always rendered), "http" (never rendered).
@@ -52,6 +52,7 @@ class Site:
     overrides: dict = field(default_factory=dict)  # extraction selector overrides (title/body/date/source)
     listing: dict = field(default_factory=dict)
     polite: bool = True  # real servers get robots.txt, throttling and delays; loopback fixtures may not
+    resource_hosts: tuple[str, ...] = ()  # CDN hosts (host[:port]) whose page resources are fetched too
 
     def section(self, name: str) -> Section:
         for s in self.sections:
@@ -160,7 +161,11 @@ def parse_site(data: dict, source: str, base_url: str | None = None) -> Site:
         sections.append(Section(name=s["name"], url=url, listing=_check_listing(s.get("listing", {}), where),
                                 overrides=_check_overrides(s.get("overrides", {}), where),
                                 render=_check_render(s.get("render", render), where)))
+    resource_hosts = data.get("resource_hosts") or []
+    if not isinstance(resource_hosts, list) or not all(isinstance(h, str) and h.strip() for h in resource_hosts):
+        raise SiteError(f"{source}: resource_hosts must be a list of host names (host or host:port)")
     return Site(name=name, title=data.get("title", name), base_url=base, allowed_hosts=hosts,
+                resource_hosts=tuple(h.strip().lower() for h in resource_hosts),
                 sections=tuple(sections), fixture=fixture, overrides=_check_overrides(data.get("overrides", {}), source),
                 listing=_check_listing(data.get("listing", {}), source), polite=bool(data.get("polite", not fixture)))
 

@@ -20,7 +20,16 @@ from scrapy import signals
 
 from archive.store import Archive
 from crawler.errors import disk_full_message, is_disk_full, is_failure
-from crawler.items import Article, AttachmentFile, CrawlError, ListingPage, Missing, NotModified, WalkEnded
+from crawler.items import (
+    Article,
+    AttachmentFile,
+    CrawlError,
+    ListingPage,
+    Missing,
+    NotModified,
+    PageResource,
+    WalkEnded,
+)
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +227,10 @@ class ArchiveWriter:
         if item.status == "ok":
             self._count(item.section, "attachments")
 
+    def _resource(self, item: PageResource) -> None:
+        self._count(item.section, "resources")  # its capture row is written by crawler.capture
+        self.counts["resource_bytes"] += item.size
+
     def _walk_ended(self, item: WalkEnded) -> None:
         self.walks[item.section] = item.complete
         self.stops[item.section] = item.stop
@@ -247,7 +260,7 @@ class ArchiveWriter:
             log.info("%s: %s (%s)%s", item.error, item.url, item.section, detail)
 
     _handlers = {ListingPage: _listing, Article: _article, NotModified: _not_modified, Missing: _missing,
-                 AttachmentFile: _attachment, WalkEnded: _walk_ended, CrawlError: _error}
+                 AttachmentFile: _attachment, PageResource: _resource, WalkEnded: _walk_ended, CrawlError: _error}
 
     # -- raw captures (from crawler.capture) ---------------------------------------------------------
     def original_capture(self, digest: str) -> dict | None:
@@ -293,6 +306,7 @@ class ArchiveWriter:
             "unchanged": self.counts["unchanged"], "failed": self.counts["failed"],
             "not_modified": self.counts["not_modified"], "gone": self.counts["gone"],
             "unlisted": stats.get_value("govnews/unlisted", 0), "listing_pages": self.counts["listing_pages"],
-            "attachments": self.counts["attachments"], "warc_files": self.archive.run_warc_files(self.run_id),
+            "attachments": self.counts["attachments"], "resources": self.counts["resources"],
+            "resource_bytes": self.counts["resource_bytes"], "warc_files": self.archive.run_warc_files(self.run_id),
             "errors": dict(errors), "sections": {k: dict(v) for k, v in self.per_section.items()},
         }

@@ -282,7 +282,12 @@ async def extra_template_vars(template, database, table, columns, view_name, req
     captures_url = None
     if "captures" in schema["tables"]:
         captures_url = datasette.urls.table(database, "captures") + "?" + urllib.parse.urlencode({"url": pk})
-    copies = await archived_copies(db, database, pk, versions, attachments) if "captures" in schema["tables"] else {}
+    images = []
+    if "captures" in schema["tables"]:
+        row = (await db.execute("SELECT images FROM articles WHERE url = ?", [pk])).first()
+        images = [i.get("url") for i in (_json_or_none(row[0]) if row else None) or [] if isinstance(i, dict)]
+    copies = await archived_copies(db, database, pk, versions, attachments, images) \
+        if "captures" in schema["tables"] else {}
     return {"govnews_article": {"attachments": attachments, "versions": versions, "captures_url": captures_url,
                                 "json": _json_or_none, "diff": version_diff(versions, request.args),
                                 "copies": copies}}

@@ -1,5 +1,5 @@
 """Archived copies on the article page: each version's replay (pywb, on its own origin) and each
-attachment's archived bytes, streamed from its WARC record by a download route.
+attachment's and in-body image's archived bytes, streamed from its WARC record by a download route.
 
 The route serves only payloads the archive indexes (a `captures` row with that file and offset), always
 as a download (`Content-Disposition: attachment`, `nosniff`, a sandboxing CSP), so archived HTML or
@@ -33,8 +33,10 @@ def payload_url(database: str, warc_file: str | None, offset: int | None) -> str
     return f"{ROUTE}{urllib.parse.quote(database)}?" + urllib.parse.urlencode({"file": warc_file, "offset": offset})
 
 
-async def archived_copies(db, database: str, url: str, versions: list[dict], attachments: list[dict]) -> dict:
-    """{"versions": {version: replay URL}, "attachments": {url: download URL}} for the article page."""
+async def archived_copies(db, database: str, url: str, versions: list[dict], attachments: list[dict],
+                          images: list[str] = ()) -> dict:
+    """{"versions": {version: replay URL}, "attachments": {url: download URL}, "images": {url: download
+    URL}} for the article page (an image: its latest successful capture, a page resource of the article)."""
     base = replay_base()
     replays = {}
     if base:
@@ -50,7 +52,13 @@ async def archived_copies(db, database: str, url: str, versions: list[dict], att
                                  "AND status = 'ok'", [url, a["url"]])).rows
         if rows and rows[0][0]:
             files[a["url"]] = payload_url(database, rows[0][0], rows[0][1])
-    return {"versions": replays, "attachments": files}
+    pictures = {}
+    for image in images:
+        rows = (await db.execute("SELECT warc_file, warc_offset FROM captures WHERE url = ? AND status BETWEEN 200 "
+                                 "AND 299 ORDER BY id DESC LIMIT 1", [image])).rows
+        if rows and rows[0][0]:
+            pictures[image] = payload_url(database, rows[0][0], rows[0][1])
+    return {"versions": replays, "attachments": files, "images": pictures}
 
 
 async def payload(datasette, request) -> Response:

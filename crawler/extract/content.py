@@ -152,10 +152,18 @@ def attachments(url: str, content) -> list[dict]:
     return out
 
 
+LAZY_SRC = ("src", "data-src", "data-original", "data-lazy-src", "data-lazy", "lazy-src")
+
+
 def images(url: str, content) -> list[dict]:
     out = []
     for img in content.iter("img"):
-        src = web_url(urljoin(url, (img.get("src") or "").strip()))
+        # src, else a lazy-loading attribute (the src of a lazy image is a data: placeholder or absent)
+        src = None
+        for attr in LAZY_SRC:
+            src = web_url(urljoin(url, (img.get(attr) or "").strip()))
+            if src and src != url:
+                break
         if not src or src == url:  # no src, or a scheme we never keep (data:, javascript:, …)
             continue
         out.append({"url": src, "alt": collapse(img.get("alt"))})

@@ -25,9 +25,19 @@ from crawler.browser import INSTALL_HINT, BrowserFetch
 from crawler.errors import error_kind
 from crawler.extractpool import Extractor
 from crawler.frontier import GONE_STATUSES, Fetch, Frontier
-from crawler.items import Article, AttachmentFile, CrawlError, ListingPage, Missing, NotModified, WalkEnded
+from crawler.items import (
+    Article,
+    AttachmentFile,
+    CrawlError,
+    ListingPage,
+    Missing,
+    NotModified,
+    PageResource,
+    WalkEnded,
+)
 from crawler.listing import extract_listing
 from crawler.listing.shell import ANTI_BOT_STATUS, page_shell
+from crawler.resources import Resource, ResourcePolicy, is_stylesheet
 from crawler.sites import Section, Site, load_site
 from crawler.urls import allowed_domains, canonical_url, clean_url, link_refusal
 from crawler.walk import Ending, WalkController
@@ -63,6 +73,7 @@ class NewsSpider(scrapy.Spider):
         self.max_items = 5000
         self.browser_ready, self.browser_timeout, self.browser_missing_warned = False, 30.0, False
         self.max_items = 5000  # GOVNEWS_MAX_LISTING_ITEMS: article links kept per listing page (0: all)
+        self.resources = ResourcePolicy(self.allowed_hosts, self.site.resource_hosts)
         base = urlsplit(self.site.base_url)
         self.index_urls = {_norm(self.site.base_url), _norm(f"{base.scheme}://{base.netloc}/"),
                            *(_norm(s.url) for s in self.site.sections)}
@@ -81,6 +92,10 @@ class NewsSpider(scrapy.Spider):
         spider.browser_ready = False  # read at start: crawler.browser.BrowserAddon runs after from_crawler
         spider.browser_timeout = s.getfloat("GOVNEWS_BROWSER_TIMEOUT", 30)
         spider.browser_missing_warned = False
+        spider.resources = ResourcePolicy.from_settings(s, spider.site)
+        # Scrapy's offsite filter also passes the CDN hosts page resources may come from (and the
+        # robots.txt requests made for them); article and listing links stay on allowed_hosts (link_policy).
+        spider.allowed_domains = allowed_domains([*spider.allowed_hosts, *spider.resources.cdn_hosts])
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
 
@@ -313,6 +328,8 @@ class NewsSpider(scrapy.Spider):
             record[key] = value.decode("latin-1") if value else None
         for out in self.after_article(section, record):
             yield out
+        for out in self.resource_requests(response, record, section):
+            yield out
 
     def after_article(self, section: Section, record: dict) -> Iterator:
         """An article record, and the attachments to download with it."""
@@ -344,6 +361,47 @@ class NewsSpider(scrapy.Spider):
             return True
         # page N of a section listing, e.g. /ns_class/zxzx/3
         return any(final.startswith(s + "/") and final[len(s) + 1:].isdigit() for s in self.index_urls)
+
+    # -- page resources (crawler.resources) -----------------------------------------------------------
+    def resource_requests(self, response: Response, record: dict, section: Section) -> Iterator[scrapy.Request]:
+        """An archived article's page resources, as ordinary requests (each once a run: Scrapy's
+        duplicate filter; identical payloads become revisit records: crawler.capture)."""
+        body_images = [i.get("url") for i in record.get("images") or []]
+        skip = {a.get("url") for a in record.get("attachments") or []}  # downloaded as attachments
+        fetch: BrowserFetch | None = response.meta.get("govnews_browser")
+        if fetch is not None:  # what the browser itself loaded is in WARC already
+            skip |= {r.url for r in fetch.received}
+        for res in self.resources.for_page(response.url, response.body, body_images, skip):
+            yield self.resource_request(res, section.name, depth=1)
+
+    def resource_request(self, res: Resource, section: str | None, depth: int) -> scrapy.Request:
+        meta = {"govnews_kind": res.kind, "section": section, "govnews_resource_depth": depth,
+                "download_maxsize": self.resources.max_size, "download_timeout": self.resources.timeout}
+        if res.offsite:
+            meta["allow_offsite"] = True  # a CDN host the site definition lists
+        request = scrapy.Request(res.url, callback=self.parse_resource, errback=self.resource_failed, meta=meta,
+                                 headers={"Accept": "*/*"})
+        cookie = self.frontier.cookie(urlsplit(res.url).netloc) if self.frontier else None
+        if cookie:  # a host behind a challenge: the cookie its pages earned
+            request.headers["Cookie"] = cookie
+        return request
+
+    def parse_resource(self, response: Response) -> Iterator:
+        meta = response.meta
+        asked = (meta.get("redirect_urls") or [response.url])[0]
+        yield PageResource(meta.get("section"), asked, meta.get("govnews_kind", "resource"), len(response.body))
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+        if is_stylesheet(response.url, content_type):
+            css = response.body.decode(getattr(response, "encoding", None) or "utf-8", "replace")
+            depth = meta.get("govnews_resource_depth", 1)
+            for res in self.resources.for_stylesheet(response.url, css, depth):
+                yield self.resource_request(res, meta.get("section"), depth + 1)
+
+    def resource_failed(self, failure: Failure) -> Iterator:
+        request = failure.request
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
+        # Counted (resource_http_404, resource_timeout, …), never a failure of the article or the run.
+        yield CrawlError(request.meta.get("section"), url, f"resource_{error_kind(failure)}", "resource")
 
     # -- attachments ----------------------------------------------------------------------------------
     def parse_attachment(self, response: Response) -> Iterator:

@@ -41,6 +41,9 @@ class WorkerSpider(NewsSpider):
     def after_article(self, section: Section, record: dict) -> Iterator:
         yield ArticleResult(section, record)
 
+    def resource_requests(self, response: Response, record: dict, section: Section) -> Iterator:
+        return iter(())  # page resources (crawler.resources) are not fetched by distributed workers yet
+
     # -- every callback: one envelope --------------------------------------------------------------------
     def _crashed(self, response: Response, e: Exception) -> list:
         log.error("parse_error on %s: %r", response.url, e, exc_info=e)
