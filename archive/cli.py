@@ -206,7 +206,7 @@ def search_cmd(query: str, db: Path, order: str, limit: int, offset: int) -> Non
     search for (blank, or only punctuation).
     """
     from archive.export import connect_ro
-    from archive.search import count_matches, search, searchable, snippet
+    from archive.search import count_matches, search, searchable
 
     if not searchable(query):
         click.echo(f"govnews search: nothing to search for in {query!r}: give a word (e.g. 政协)", err=True)
@@ -214,9 +214,11 @@ def search_cmd(query: str, db: Path, order: str, limit: int, offset: int) -> Non
     conn = connect_ro(db)
     total = count_matches(conn, query)
     rows = list(search(conn, query, order=order, limit=limit, offset=offset))
+    from archive.attachments.index import hit_snippet  # a hit in an attachment says so
+
     for row in rows:
         click.echo(f"{row['published'] or '':<25} {row['title']}\n    {row['url']}\n    "
-                   f"{snippet(row['body'], query, start='[', end=']')}")
+                   f"{hit_snippet(conn, row, query, start='[', end=']')}")
     click.echo(search_summary(total, offset, len(rows)))
 
 
@@ -231,6 +233,10 @@ def search_summary(total: int, offset: int, shown: int) -> str:
         line += f"; more: --offset {offset + shown}"
     return line
 
+
+from archive.attachments.cli import attachments  # noqa: E402 (the command group, defined beside its library)
+
+cli.add_command(attachments)
 
 if __name__ == "__main__":
     cli()

@@ -292,7 +292,12 @@ def search(db: sqlite_utils.Database | sqlite3.Connection, query: str, order: st
     conn = db.conn if isinstance(db, sqlite_utils.Database) else db
     register_functions(conn)
     order_sql = {"relevance": "f.rank", "newest": "a.published DESC"}[order]
-    cur = conn.execute(SEARCH_SQL.format(order=order_sql), {"query": query, "limit": limit, "offset": offset})
+    sql = SEARCH_SQL
+    from archive.attachments import index as attachments  # attachment text is searched too
+
+    if attachments.indexed(conn):
+        sql = attachments.SEARCH_SQL
+    cur = conn.execute(sql.format(order=order_sql), {"query": query, "limit": limit, "offset": offset})
     cols = [d[0] for d in cur.description]
     for row in cur:
         yield dict(zip(cols, row, strict=True))
@@ -307,6 +312,10 @@ def count_matches(db: sqlite_utils.Database | sqlite3.Connection, query: str) ->
     """How many articles search(db, query) can return in all (every page together)."""
     conn = db.conn if isinstance(db, sqlite_utils.Database) else db
     register_functions(conn)
+    from archive.attachments import index as attachments  # attachment text is searched too
+
+    if attachments.indexed(conn):
+        return conn.execute(attachments.COUNT_SQL, {"query": query}).fetchone()[0]
     return conn.execute(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH govnews_match(?)",
                         [query]).fetchone()[0]
 

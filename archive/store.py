@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from archive import search
+from archive.attachments import store as attachment_text
 
 SCHEMA_VERSION = 2
 
@@ -145,6 +146,7 @@ class Archive:
         # Last, so it sees every column the schema above added: full-text index, facet columns.
         search.ensure_search_schema(db)
         search.ensure_browse_schema(db)
+        attachment_text.ensure_schema(db)  # extracted attachment text and its index (archive/attachments/)
 
     def _ensure_cron_schema(self) -> None:
         """Versions, raw captures and crawl bookkeeping; also upgrades archives made before them."""

@@ -149,6 +149,10 @@ def _size(value: str) -> int:
 @click.option("--warc-dir", type=click.Path(file_okay=False, path_type=Path), help="Where WARC files go [default: <db stem>-warc/].")
 @click.option("--warc-max-size", default="1G", show_default=True, help="Start a new WARC file past this size.")
 @click.option("--attachment-max-size", default="50M", show_default=True, help="Skip attachments larger than this.")
+@click.option("--refresh-attachments", is_flag=True, help="Download archived attachments again (a changed file gets a new text version).")
+@click.option("--extract-attachments", is_flag=True,
+              help="After the crawl, extract the new attachments' text (as `govnews attachments extract`).")
+@click.option("--ocr", is_flag=True, help="With --extract-attachments: OCR scanned PDFs (Tesseract, chi_sim).")
 @click.option("--operator", envvar="GOVNEWS_OPERATOR", help="Who runs the crawl (written into each WARC's warcinfo).")
 @click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), help="Per-run log files [default: <db stem>-logs/].")
 @click.option("--progress/--no-progress", default=None, help="Live progress line on stderr [default: when stderr is a terminal].")
@@ -156,7 +160,7 @@ def _size(value: str) -> int:
 @click.option("--log-level", default="WARNING", show_default=True, help="What reaches stderr (the log file gets INFO).")
 def crawl(site_names: tuple[str, ...], all_sites: bool, sites_file, redis_url: str | None, db: Path, create_dirs: bool, base_url: str | None, full: bool,
           pages: int | None, refresh: bool, warc_dir: Path | None, warc_max_size: str, attachment_max_size: str,
-          operator: str | None, log_dir: Path | None, progress: bool | None, settings: tuple[str, ...],
+          refresh_attachments: bool, extract_attachments: bool, ocr: bool, operator: str | None, log_dir: Path | None, progress: bool | None, settings: tuple[str, ...],
           log_level: str) -> None:
     """Crawl sites into the archive at DB: only what is new, keeping every raw response in WARC.
 
@@ -196,7 +200,7 @@ def crawl(site_names: tuple[str, ...], all_sites: bool, sites_file, redis_url: s
                                  GOVNEWS_WARC_MAX_SIZE=_size(warc_max_size),
                                  GOVNEWS_ATTACHMENT_MAXSIZE=_size(attachment_max_size), GOVNEWS_WARC_DIR=warc_dir,
                                  GOVNEWS_LOG_DIR=log_dir, GOVNEWS_OPERATOR=operator, GOVNEWS_PROGRESS=progress,
-                                 GOVNEWS_REDIS=redis_url)
+                                 GOVNEWS_REDIS=redis_url, GOVNEWS_REFRESH_ATTACHMENTS=refresh_attachments or None)
     if not sites:
         raise SystemExit(worst)
     if redis_url:
@@ -219,7 +223,26 @@ def crawl(site_names: tuple[str, ...], all_sites: bool, sites_file, redis_url: s
                        "free some space and run again", err=True)
     if len(names) > 1:
         click.echo(total_line(summaries))
+    if extract_attachments and not any(s.get("disk_full") for s in summaries):
+        _extract_after_crawl(db, warc_dir, ocr)
     raise SystemExit(worst)
+
+
+def _extract_after_crawl(db: Path, warc_dir: Path | None, ocr: bool) -> None:
+    """The crawl is over: extract its attachments' text. Whatever happens here never changes the crawl's
+    exit code (a failure is one stderr line; `govnews attachments extract` tries again)."""
+    from archive.attachments import extract_pending
+    from archive.attachments.bounded import Limits
+    from archive.attachments.cli import extract_line, ocr_available
+
+    if ocr and (why := ocr_available("chi_sim")):
+        click.echo(f"govnews crawl: --ocr: {why}; extracting without OCR", err=True)
+        ocr = False
+    try:
+        click.echo(extract_line(extract_pending(db, Limits(ocr=ocr), warc_dir=warc_dir)))
+    except Exception as e:  # noqa: BLE001 - the crawl is done and archived whatever extraction does
+        click.echo(f"govnews crawl: attachment text not extracted ({type(e).__name__}: {e}); "
+                   "run `govnews attachments extract`", err=True)
 
 
 def _check_redis(url: str, command: str) -> None:

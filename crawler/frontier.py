@@ -35,10 +35,11 @@ class Fetch:
 
 class Frontier:
     def __init__(self, state: dict, refresh: bool = False, attachments: bool = True,
-                 render: dict[str, str] | None = None) -> None:
+                 render: dict[str, str] | None = None, refresh_attachments: bool = False) -> None:
         """`state` is archive.store.Archive.incremental_state() of the site, read at the run's start;
         `render` each section's render mode (crawler.sites.RENDER_MODES; "auto" when absent)."""
         self.state, self.refresh, self.attachments = state, refresh, attachments
+        self.refresh_attachments = refresh_attachments  # download settled attachments again (changed files)
         self.requested: set[str] = set()  # article and attachment URLs this run asked for
         self.render_modes = dict(render or {})
         self.rendered: set[tuple[str | None, str]] = set()  # (section, "listing" | "article") sent to the browser
@@ -107,6 +108,10 @@ class Frontier:
         for url, article in self.state["attachments_pending"].items():
             section = (self.state["archived"].get(article) or {}).get("section")
             out.extend(self.attachment_fetches([url], section))
+        if self.refresh_attachments and self.attachments:  # a file replaced at the same URL: a new version
+            for url in sorted(self.state["attachments_done"] - self.requested):
+                self.requested.add(url)
+                out.append(Fetch(url, None, "attachment"))
         if self.refresh:
             out.extend(self.known(url, info["section"], "refresh", conditional=True)
                        for url, info in self.state["archived"].items() if url not in self.requested)

@@ -107,6 +107,7 @@ GOVNEWS_WARC_MAX_SIZE = 1024 ** 3  # rotate WARC files at 1 GB
 GOVNEWS_OPERATOR = None  # who runs the crawl (written into every warcinfo record)
 GOVNEWS_ATTACHMENTS = True
 GOVNEWS_ATTACHMENT_MAXSIZE = 50 * 1024 * 1024
+GOVNEWS_REFRESH_ATTACHMENTS = False  # download every archived attachment again (a changed file: a new text version)
 # Page resources of every archived article (crawler/resources.py): its in-body images always; with
 # GOVNEWS_PAGE_RESOURCES also the page's stylesheets, scripts, template images and what its stylesheets
 # reference. Same site only, plus the CDN hosts a site definition lists (resource_hosts) or these add.

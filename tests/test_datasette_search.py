@@ -175,7 +175,7 @@ def test_every_table_and_column_described_in_chinese_and_english(served):
     assert meta.get("description") or meta.get("description_html")
     tables_meta = meta["databases"][db.stem]["tables"]
     conn = sqlite3.connect(db)
-    shadow = re.compile(rf"^{search.FTS_TABLE}_(data|idx|docsize|config|content)$")
+    shadow = re.compile(rf"^({search.FTS_TABLE}|attachment_fts)_(data|idx|docsize|config|content)$")
     tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                          "AND name NOT LIKE 'sqlite_%'") if not shadow.match(t)]
 

@@ -23,6 +23,7 @@ from datasette.utils import escape_sqlite, tilde_encode, urlsafe_components
 from markupsafe import Markup, escape
 
 from archive import feeds, safety, search
+from archive.attachments import index as attachment_index
 from archive.datasette_plugin import atom, reading
 from archive.datasette_plugin.copies import archived_copies, payload
 from archive.datasette_plugin.versions import version_diff
@@ -191,9 +192,11 @@ def startup(datasette):
             continue
         execute = db.execute
         narrow = schema["tables"].get(search.FACET_TABLE, set()) - {"id"}
+        # `?_search=` finds articles through their attachments' text too (archive/attachments/index.py)
+        widen = attachment_index.widen_datasette_search if attachment_index.FTS in schema["tables"] else str
 
-        async def execute_with_tiebreaker(sql, *args, _execute=execute, _narrow=narrow, **kwargs):
-            return await _execute(rewrite_table_sql(sql, _narrow), *args, **kwargs)
+        async def execute_with_tiebreaker(sql, *args, _execute=execute, _narrow=narrow, _widen=widen, **kwargs):
+            return await _execute(_widen(rewrite_table_sql(sql, _narrow)), *args, **kwargs)
 
         db.execute = execute_with_tiebreaker
         db._govnews_tiebreak = True
@@ -203,13 +206,20 @@ def startup(datasette):
 
 
 def canned_for(schema: dict, queries: dict) -> dict:
-    """The canned queries whose `needs` (tables, or table.column) this archive has, without `needs`."""
+    """The canned queries whose `needs` (tables, or table.column) this archive has, without `needs`; a query
+    with `otherwise` falls back to those fields (its sql, description) where the needs are missing."""
     def has(need: str) -> bool:
         table, _, col = need.partition(".")
         return table in schema["tables"] and (not col or col in schema["tables"][table])
 
-    return {name: {k: v for k, v in q.items() if k != "needs"} for name, q in queries.items()
-            if all(has(n) for n in q.get("needs", ()))}
+    out = {}
+    for name, q in queries.items():
+        plain = {k: v for k, v in q.items() if k not in ("needs", "otherwise")}
+        if all(has(n) for n in q.get("needs", ())):
+            out[name] = plain
+        elif "otherwise" in q:  # the query for archives without those tables (e.g. search before attachment text)
+            out[name] = {**plain, **q["otherwise"]}
+    return out
 
 
 FEED_QUERIES = ("feed_new", "feed_changed", "feed_gone")
@@ -271,6 +281,13 @@ async def extra_template_vars(template, database, table, columns, view_name, req
     schema = _schema(datasette, database)
     attachments = [dict(r) for r in await db.execute(
         "SELECT url, text FROM attachments WHERE article_url = ? ORDER BY rowid", [pk])]
+    if attachment_index.TABLE in schema["tables"]:  # each file's extracted text, shown escaped
+        texts = {r["url"]: dict(r) for r in await db.execute(
+            f"SELECT t.url, t.version, t.method, t.status, t.format, t.pages, t.characters, t.errors, "
+            f"substr(t.text, 1, {ATTACHMENT_TEXT_SHOWN}) AS text FROM attachments x JOIN {attachment_index.TABLE} t "
+            "ON t.url = x.url AND t.current = 1 WHERE x.article_url = ?", [pk])}
+        for a in attachments:
+            a["extracted"] = texts.get(a["url"])
     versions = []
     if "article_versions" in schema["tables"]:
         vcols = [r["name"] for r in (await db.execute("PRAGMA table_info(article_versions)")).rows]
@@ -291,6 +308,9 @@ async def extra_template_vars(template, database, table, columns, view_name, req
     return {"govnews_article": {"attachments": attachments, "versions": versions, "captures_url": captures_url,
                                 "json": _json_or_none, "diff": version_diff(versions, request.args),
                                 "copies": copies}}
+
+
+ATTACHMENT_TEXT_SHOWN = 20_000  # characters of an attachment's text on the article page (all in attachment_text)
 
 
 @hookimpl

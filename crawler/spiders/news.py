@@ -106,7 +106,8 @@ class NewsSpider(scrapy.Spider):
             return  # the disk is full: the writer is stopping the crawl
         self.browser_ready = self.crawler.settings.getbool("GOVNEWS_BROWSER_READY")
         self.frontier = Frontier(state, refresh=self.refresh, attachments=self.attachments,
-                                 render={s.name: s.render for s in self.site.sections})
+                                 render={s.name: s.render for s in self.site.sections},
+                                 refresh_attachments=self.crawler.settings.getbool("GOVNEWS_REFRESH_ATTACHMENTS"))
         for section in self.site.sections:
             yield self.listing_request(self.walk.start(section.name, section.url), section, page=1)
         for fetch in self.frontier.at_start():
