@@ -2,8 +2,9 @@
 
 `WarcWriter` appends request/response (or revisit) record pairs to rotating files; every record is
 flushed before its pointer is handed out, so a database row never points at bytes that are not on
-disk. `scan_warc` walks a file member by member: it checks every record's digests and notices a torn
-last record (a crawl killed mid-write) without failing; `repair_torn_tail` moves such a tail aside.
+disk. A large payload goes to the file in pieces as it is compressed (archive.warc_stream: never held
+compressed in memory whole); a small exchange reaches the file in one write. `scan_warc` walks a file
+member by member: it checks every record's digests and notices a torn last record (a crawl killed mid-write) without failing; `repair_torn_tail` moves such a tail aside.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import BufferedReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+
+from archive.warc_stream import RecordStream
 
 DEFAULT_MAX_SIZE = 1 << 30  # rotate WARC files at 1 GB
 WARC_SUFFIX = ".warc.gz"
@@ -115,17 +118,20 @@ class Capture:
 
 
 class WarcWriter:
-    """Write exchanges to `<directory>/<prefix>-<serial>.warc.gz`, rotating at `max_size` bytes."""
+    """Write exchanges to `<directory>/<prefix>-<serial>.warc.gz`, rotating at `max_size` bytes.
+
+    `pause_after` is fault injection for tests (see RecordStream; the crawl setting
+    GOVNEWS_FAULT_WARC_PAUSE_AFTER): 0, the default, is off."""
 
     def __init__(self, directory: str | os.PathLike, prefix: str, info: dict[str, str],
-                 max_size: int = DEFAULT_MAX_SIZE) -> None:
+                 max_size: int = DEFAULT_MAX_SIZE, pause_after: int = 0) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.prefix, self.info, self.max_size = prefix, dict(info), max_size
+        self.prefix, self.info, self.max_size, self.pause_after = prefix, dict(info), max_size, pause_after
         self.serial = 0
         self.files: list[str] = []
         self._fh: io.FileIO | None = None
-        self._buf = io.BytesIO()  # records are built here, then appended whole (see _append)
+        self._out: RecordStream | None = None  # what warcio writes into (see _records)
         self._writer: WARCWriter | None = None
         self.name = ""
 
@@ -133,39 +139,36 @@ class WarcWriter:
         self.serial += 1
         self.name = f"{self.prefix}-{self.serial:05d}{WARC_SUFFIX}"
         # "xb": never append to (or clobber) an existing file, whatever state it is in.
-        # Unbuffered: _append writes each exchange's records in one go and knows exactly what reached the file.
+        # Unbuffered: RecordStream does the buffering and knows exactly what reached the file.
         self._fh = open(self.directory / self.name, "xb", buffering=0)
         # Held while the file is written (the kernel drops it on kill -9): recovery leaves a locked file alone.
         fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._writer = WARCWriter(self._buf, gzip=True, warc_version="WARC/1.1")
+        self._out = RecordStream(self._fh, self.pause_after)
+        self._writer = WARCWriter(self._out, gzip=True, warc_version="WARC/1.1")
         self.files.append(self.name)
         info = dict(self.info)
         info.setdefault("hostname", socket.gethostname())
         info.setdefault("format", "WARC File Format 1.1")
         info.setdefault("conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/")
-        self._writer.write_record(self._writer.create_warcinfo_record(self.name, info))
-        self._append()
+        self._records(self._writer.create_warcinfo_record(self.name, info))
 
-    def _append(self) -> None:
-        """Append the records built in the buffer, whole or not at all: when a write fails (a full disk)
-        the file is cut back to where they began, so it never ends in a torn record, then the error is
-        raised."""
-        assert self._fh is not None
-        data = self._buf.getvalue()
-        self._buf.seek(0)
-        self._buf.truncate()
-        start = self._fh.tell()
-        view = memoryview(data)
+    def _records(self, *records) -> list[int]:
+        """Append records (one exchange), whole or not at all: when a write fails (a full disk) the file
+        is cut back to where they began, so it never ends in a torn record, then the error is raised.
+        Returns each record's offset and, last, the offset where the exchange ends."""
+        assert self._out is not None and self._writer is not None
+        self._out.begin()
+        offsets = []
         try:
-            while view:
-                view = view[self._fh.write(view):]
+            for rec in records:
+                offsets.append(self._out.tell())
+                self._writer.write_record(rec)
+            offsets.append(self._out.tell())
+            self._out.commit()
         except OSError:
-            try:
-                os.ftruncate(self._fh.fileno(), start)
-                self._fh.seek(start)
-            except OSError:
-                pass  # the next run's recovery sets a torn tail aside
+            self._out.abort()
             raise
+        return offsets
 
     def _ensure_file(self) -> None:
         if self._fh is None or self._fh.tell() >= self.max_size:
@@ -196,12 +199,8 @@ class WarcWriter:
                                    length=len(ex.request_body or b""), http_headers=req_http)
         req.rec_headers.replace_header("WARC-Date", resp.rec_headers.get_header("WARC-Date"))
         req.rec_headers.add_header("WARC-Concurrent-To", resp.rec_headers.get_header("WARC-Record-ID"))
-        offset = self._fh.tell()
-        w.write_record(resp)
-        length = self._buf.tell()
-        w.write_record(req)
-        self._append()
-        return Capture(self.name, offset, length, digest, resp.rec_headers.get_header("WARC-Record-ID"),
+        offset, request_at, _ = self._records(resp, req)
+        return Capture(self.name, offset, request_at - offset, digest, resp.rec_headers.get_header("WARC-Record-ID"),
                        resp.rec_headers.get_header("WARC-Date"),
                        revisit_of["record_id"] if revisit_of else None)
 
@@ -211,11 +210,8 @@ class WarcWriter:
         assert self._fh is not None and self._writer is not None
         rec = self._writer.create_warc_record(url, "resource", payload=io.BytesIO(body), length=len(body),
                                               warc_content_type=content_type, warc_headers_dict=dict(notes or {}))
-        offset = self._fh.tell()
-        self._writer.write_record(rec)
-        length = self._buf.tell()
-        self._append()
-        return Capture(self.name, offset, length, payload_digest(body), rec.rec_headers.get_header("WARC-Record-ID"),
+        offset, end = self._records(rec)
+        return Capture(self.name, offset, end - offset, payload_digest(body), rec.rec_headers.get_header("WARC-Record-ID"),
                        rec.rec_headers.get_header("WARC-Date"))
 
     def close(self) -> None:
@@ -224,7 +220,7 @@ class WarcWriter:
                 os.fsync(self._fh.fileno())
             finally:
                 self._fh.close()
-                self._fh = self._writer = None
+                self._fh = self._writer = self._out = None
 
 
 # -- reading and verifying ---------------------------------------------------------------------------

@@ -217,16 +217,18 @@ def test_kill_9_in_the_middle_of_a_warc_write(fixture_server, tmp_path):
     site.pages[big_path] = Reply(random.Random(1).randbytes(20 << 20), 200, [("Content-Type", "application/pdf")])
     db = tmp_path / "a.db"
     warc_dir = tmp_path / "a-warc"
-    proc = start_crawl(fixture_server, "fixture-trs", db)
-    wait_for(lambda: any(r.path == big_path for r in site.requests), what="the big attachment to be requested")
-    size_then = max((p.stat().st_size for p in warc_files(warc_dir)), default=0)
-    # Kill once a few MB of the record are on disk, well before its ~20 MB are.
-    wait_for(lambda: max(p.stat().st_size for p in warc_files(warc_dir)) > size_then + (3 << 20),
-             what="the WARC record to be half written")
+    # The writer streams a record to the file in 1 MiB pieces; the fault-injection setting stops it once
+    # 3 MiB of a record are on disk (it writes <file>.paused then) - well inside the ~20 MB payload.
+    proc = start_crawl(fixture_server, "fixture-trs", db, "-s", f"GOVNEWS_FAULT_WARC_PAUSE_AFTER={3 << 20}")
+    wait_for(lambda: list(warc_dir.glob("*.paused")), timeout=240, what="the WARC write to stop mid-record")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    [paused] = warc_dir.glob("*.paused")
     torn = [r for r in map(scan_warc, warc_files(warc_dir)) if r.torn_at is not None]
     assert len(torn) == 1 and torn[0].ok  # everything before the torn record reads and checks out
+    assert (torn[0].path.name, torn[0].torn_at) == (paused.name.removesuffix(".paused"), int(paused.read_text()))
+    assert 3 << 20 <= torn[0].torn_bytes < 20 << 20
     assert govnews("warc", "verify", "--db", str(db)).returncode == 0  # reported, skipped, not fatal
     assert q(db, "PRAGMA integrity_check") == [("ok",)]
 
