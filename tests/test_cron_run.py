@@ -36,7 +36,8 @@ def hold_articles(site) -> threading.Event:
     return release
 
 
-def wait_for(predicate, timeout: float = 60, what: str = "condition") -> None:
+def wait_for(predicate, timeout: float = 180, what: str = "condition") -> None:
+    """Poll until `predicate()` holds; the timeout is a deadline for a loaded machine, not a delay."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
