@@ -4,7 +4,8 @@
 flushed before its pointer is handed out, so a database row never points at bytes that are not on
 disk. A large payload goes to the file in pieces as it is compressed (archive.warc_stream: never held
 compressed in memory whole); a small exchange reaches the file in one write. `scan_warc` walks a file
-member by member: it checks every record's digests and notices a torn last record (a crawl killed mid-write) without failing; `repair_torn_tail` moves such a tail aside.
+member by member: it checks every record's digests and notices a torn last record (a crawl killed
+mid-write) without failing; `repair_torn_tail` moves such a tail aside.
 """
 
 from __future__ import annotations
@@ -127,13 +128,14 @@ class WarcWriter:
                  max_size: int = DEFAULT_MAX_SIZE, pause_after: int = 0) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.prefix, self.info, self.max_size, self.pause_after = prefix, dict(info), max_size, pause_after
+        self.prefix, self.info, self.max_size = prefix, dict(info), max_size
         self.serial = 0
         self.files: list[str] = []
         self._fh: io.FileIO | None = None
         self._out: RecordStream | None = None  # what warcio writes into (see _records)
         self._writer: WARCWriter | None = None
         self.name = ""
+        self.pause_after = pause_after
 
     def _open(self) -> None:
         self.serial += 1
@@ -200,7 +202,8 @@ class WarcWriter:
         req.rec_headers.replace_header("WARC-Date", resp.rec_headers.get_header("WARC-Date"))
         req.rec_headers.add_header("WARC-Concurrent-To", resp.rec_headers.get_header("WARC-Record-ID"))
         offset, request_at, _ = self._records(resp, req)
-        return Capture(self.name, offset, request_at - offset, digest, resp.rec_headers.get_header("WARC-Record-ID"),
+        length = request_at - offset
+        return Capture(self.name, offset, length, digest, resp.rec_headers.get_header("WARC-Record-ID"),
                        resp.rec_headers.get_header("WARC-Date"),
                        revisit_of["record_id"] if revisit_of else None)
 
@@ -211,7 +214,8 @@ class WarcWriter:
         rec = self._writer.create_warc_record(url, "resource", payload=io.BytesIO(body), length=len(body),
                                               warc_content_type=content_type, warc_headers_dict=dict(notes or {}))
         offset, end = self._records(rec)
-        return Capture(self.name, offset, end - offset, payload_digest(body), rec.rec_headers.get_header("WARC-Record-ID"),
+        length = end - offset
+        return Capture(self.name, offset, length, payload_digest(body), rec.rec_headers.get_header("WARC-Record-ID"),
                        rec.rec_headers.get_header("WARC-Date"))
 
     def close(self) -> None:
