@@ -27,7 +27,7 @@ from warcio.bufferedreaders import BufferedReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.warc_stream import RecordStream
+from archive.warc_stream import PAUSE_ENV, RecordStream
 
 DEFAULT_MAX_SIZE = 1 << 30  # rotate WARC files at 1 GB
 WARC_SUFFIX = ".warc.gz"
@@ -121,21 +121,21 @@ class Capture:
 class WarcWriter:
     """Write exchanges to `<directory>/<prefix>-<serial>.warc.gz`, rotating at `max_size` bytes.
 
-    `pause_after` is fault injection for tests (see RecordStream; the crawl setting
-    GOVNEWS_FAULT_WARC_PAUSE_AFTER): 0, the default, is off."""
+    Fault injection for tests (see RecordStream): the environment variable GOVNEWS_FAULT_WARC_PAUSE_AFTER
+    (bytes) stops a write that far into a record; unset or 0, the default, is off."""
 
     def __init__(self, directory: str | os.PathLike, prefix: str, info: dict[str, str],
-                 max_size: int = DEFAULT_MAX_SIZE, pause_after: int = 0) -> None:
+                 max_size: int = DEFAULT_MAX_SIZE) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.prefix, self.info, self.max_size = prefix, dict(info), max_size
         self.serial = 0
         self.files: list[str] = []
         self._fh: io.FileIO | None = None
-        self._out: RecordStream | None = None  # what warcio writes into (see _records)
+        self._buf: RecordStream | None = None  # what warcio writes the records into (see _records)
         self._writer: WARCWriter | None = None
         self.name = ""
-        self.pause_after = pause_after
+        self.pause_after = int(os.environ.get(PAUSE_ENV) or 0)
 
     def _open(self) -> None:
         self.serial += 1
@@ -143,10 +143,10 @@ class WarcWriter:
         # "xb": never append to (or clobber) an existing file, whatever state it is in.
         # Unbuffered: RecordStream does the buffering and knows exactly what reached the file.
         self._fh = open(self.directory / self.name, "xb", buffering=0)
+        self._buf = RecordStream(self._fh, self.pause_after)
         # Held while the file is written (the kernel drops it on kill -9): recovery leaves a locked file alone.
         fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._out = RecordStream(self._fh, self.pause_after)
-        self._writer = WARCWriter(self._out, gzip=True, warc_version="WARC/1.1")
+        self._writer = WARCWriter(self._buf, gzip=True, warc_version="WARC/1.1")
         self.files.append(self.name)
         info = dict(self.info)
         info.setdefault("hostname", socket.gethostname())
@@ -158,17 +158,17 @@ class WarcWriter:
         """Append records (one exchange), whole or not at all: when a write fails (a full disk) the file
         is cut back to where they began, so it never ends in a torn record, then the error is raised.
         Returns each record's offset and, last, the offset where the exchange ends."""
-        assert self._out is not None and self._writer is not None
-        self._out.begin()
+        assert self._buf is not None and self._writer is not None
+        self._buf.begin()
         offsets = []
         try:
             for rec in records:
-                offsets.append(self._out.tell())
+                offsets.append(self._buf.tell())
                 self._writer.write_record(rec)
-            offsets.append(self._out.tell())
-            self._out.commit()
+            offsets.append(self._buf.tell())
+            self._buf.commit()
         except OSError:
-            self._out.abort()
+            self._buf.abort()
             raise
         return offsets
 
@@ -224,7 +224,7 @@ class WarcWriter:
                 os.fsync(self._fh.fileno())
             finally:
                 self._fh.close()
-                self._fh = self._writer = self._out = None
+                self._fh = self._writer = self._buf = None
 
 
 # -- reading and verifying ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 STREAM_CHUNK = 1 << 20  # compressed bytes of a record reach the file in pieces of (at least) this size
+PAUSE_ENV = "GOVNEWS_FAULT_WARC_PAUSE_AFTER"  # fault injection, off by default: see RecordStream
 PAUSE_SECONDS = 600  # how long the fault injection (pause_after) stops a write; a test kills it meanwhile
 log = logging.getLogger(__name__)
 

@@ -56,7 +56,6 @@ class WarcCaptureMiddleware:
         self.archive_writer = (load_object(index) if index else ArchiveWriter).of(crawler)
         self.directory = Path(s.get("GOVNEWS_WARC_DIR") or data_dir(s.get("GOVNEWS_DB"), "warc"))
         self.max_size = s.getint("GOVNEWS_WARC_MAX_SIZE", DEFAULT_MAX_SIZE)
-        self.pause_after = s.getint("GOVNEWS_FAULT_WARC_PAUSE_AFTER", 0)  # fault injection, tests only
         self.settings = s
         self.writer: WarcWriter | None = None
         crawler.signals.connect(self.close, signal=signals.spider_closed)
@@ -82,7 +81,7 @@ class WarcCaptureMiddleware:
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
         worker = s.get("GOVNEWS_WORKER_ID")  # distributed workers: one set of files each
         prefix = f"{site_name}-r{run_id or 0:06d}-{stamp}" + (f"-{worker}" if worker else "")
-        self.writer = WarcWriter(self.directory, prefix, info, self.max_size, self.pause_after)
+        self.writer = WarcWriter(self.directory, prefix, info, self.max_size)
 
     def process_response(self, request: Request, response: Response) -> Response:
         if self.archive_writer.full:

@@ -104,8 +104,6 @@ GOVNEWS_MAX_PAGES = 0  # cap listing pages per section (0: no cap)
 GOVNEWS_REFRESH = False  # re-request archived articles (conditionally)
 GOVNEWS_WARC_DIR = None  # default: <db stem>-warc/ beside the database
 GOVNEWS_WARC_MAX_SIZE = 1024 ** 3  # rotate WARC files at 1 GB
-# Fault injection, for tests only (docs/faults.md): stop a WARC write this many bytes into a record (0: off).
-GOVNEWS_FAULT_WARC_PAUSE_AFTER = 0
 GOVNEWS_OPERATOR = None  # who runs the crawl (written into every warcinfo record)
 GOVNEWS_ATTACHMENTS = True
 GOVNEWS_ATTACHMENT_MAXSIZE = 50 * 1024 * 1024

@@ -206,7 +206,7 @@ def test_archive_from_before_versions_is_upgraded(tmp_path):
     assert q(db, "SELECT status FROM crawl_runs") == [("interrupted",)]
 
 
-def test_kill_9_in_the_middle_of_a_warc_write(fixture_server, tmp_path):
+def test_kill_9_in_the_middle_of_a_warc_write(fixture_server, tmp_path, monkeypatch):
     """A real kill while a 20 MB attachment is being written: a torn last record, detected and set aside."""
     import random
 
@@ -218,9 +218,11 @@ def test_kill_9_in_the_middle_of_a_warc_write(fixture_server, tmp_path):
     site.pages[big_path] = Reply(random.Random(1).randbytes(20 << 20), 200, [("Content-Type", "application/pdf")])
     db = tmp_path / "a.db"
     warc_dir = tmp_path / "a-warc"
-    # The writer streams a record to the file in 1 MiB pieces; the fault-injection setting stops it once
-    # 3 MiB of a record are on disk (it writes <file>.paused then) - well inside the ~20 MB payload.
-    proc = start_crawl(fixture_server, "fixture-trs", db, "-s", f"GOVNEWS_FAULT_WARC_PAUSE_AFTER={3 << 20}")
+    # The writer streams a record to the file in 1 MiB pieces; fault injection (archive/warc_stream.py)
+    # stops it once 3 MiB of a record are on disk (it writes <file>.paused then), well inside the 20 MB.
+    monkeypatch.setenv("GOVNEWS_FAULT_WARC_PAUSE_AFTER", str(3 << 20))
+    proc = start_crawl(fixture_server, "fixture-trs", db)
+    monkeypatch.delenv("GOVNEWS_FAULT_WARC_PAUSE_AFTER")  # the resumed crawl below writes undisturbed
     wait_for(lambda: list(warc_dir.glob("*.paused")), timeout=240, what="the WARC write to stop mid-record")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
