@@ -69,7 +69,9 @@ class RecordStream:
 
     def _pause(self) -> None:
         marker = Path(f"{self.fh.name}.paused")
-        marker.write_text(str(self.start), encoding="ascii")
+        part = marker.with_name(marker.name + ".part")
+        part.write_text(str(self.start), encoding="ascii")
+        os.replace(part, marker)  # whole when it appears: a test that sees it may kill at once
         log.warning("fault injection: WARC write paused %d bytes into the record at %s:%d",
                     self.fh.tell() - self.start, self.fh.name, self.start)
         self.pause_after = 0  # once
