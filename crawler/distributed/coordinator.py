@@ -107,13 +107,8 @@ class Coordinator:
         self.outstanding.add(token)
 
     def keep_alive(self) -> None:
-        import redis
-
         while not self.ended.wait(COORDINATOR_BEAT):
-            try:
-                self.server.set(self.keys.coordinator, "1", ex=COORDINATOR_TTL)
-            except redis.RedisError:
-                return  # Redis is gone: the main loop meets the same error and reports it
+            self.server.set(self.keys.coordinator, "1", ex=COORDINATOR_TTL)
 
     def consume(self) -> None:
         checked = time.monotonic()
