@@ -88,9 +88,8 @@ def test_recrawl_duplicates_nothing(fixture_server, tmp_path):
     assert conn.execute("SELECT count(*) FROM crawl_runs").fetchone()[0] == 2 * len(fixture_server.sites)
 
 
-def test_serve_answers_json_api(fixture_server, tmp_path, datasette_server):
-    db = tmp_path / "archive.db"
-    crawl_all(fixture_server, db)
+def test_serve_answers_json_api(fixture_server, fixture_archive, datasette_server):
+    db = fixture_archive  # every fixture site crawled once for the session (this test only reads it)
     base = datasette_server(db)
     total = json.load(urllib.request.urlopen(f"{base}/archive/articles.json?_size=0&_extra=count"))
     n = sqlite3.connect(db).execute("SELECT count(*) FROM articles").fetchone()[0]
