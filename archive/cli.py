@@ -240,3 +240,24 @@ cli.add_command(attachments)
 
 if __name__ == "__main__":
     cli()
+
+
+@cli.command("coverage")
+@click.option("--db", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The archive.")
+@click.option("--site", help="Only this site (definition name).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+def coverage_cmd(db: Path, site: str | None, fmt: str) -> None:
+    """Per site and section: its stated size (共N条, recordCount …) against what the archive holds,
+    what is gone, and the last complete walk (the Datasette page /<db>/coverage shows the same).
+
+    \b
+    Exit codes: 0; 2 when DB is not an archive or has no such --site.
+    """
+    from archive.coverage import FORMATS, CoverageError, coverage
+
+    try:
+        rows = coverage(db, site)
+    except CoverageError as e:
+        click.echo(f"govnews coverage: {e}", err=True)
+        raise SystemExit(2) from None
+    click.echo(FORMATS[fmt](rows).rstrip("\n"))

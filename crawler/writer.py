@@ -234,7 +234,15 @@ class ArchiveWriter:
     def _walk_ended(self, item: WalkEnded) -> None:
         self.walks[item.section] = item.complete
         self.stops[item.section] = item.stop
-        self._section(item.section)["stop"] = item.stop
+        record = self._section(item.section)
+        record["stop"] = item.stop
+        # The walk's outcome and the section's own stated size, for coverage and the health checks.
+        facts = {"walk": "complete" if item.complete else "incomplete", "reached_end": item.reached_end,
+                 "listed": len(item.listed), "walk_pages": item.pages,
+                 "stated_items": item.stated_items, "stated_pages": item.stated_pages}
+        for key, value in facts.items():  # set, not counted (a Counter's update would add)
+            if value is not None:
+                record[key] = value
         self.crawler.stats.inc_value("govnews/sections_done")
         if item.complete and item.reached_end:
             unlisted = self.archive.mark_unlisted(self.section_ids[item.section], item.listed)

@@ -281,7 +281,8 @@ class NewsSpider(scrapy.Spider):
             yield from self._walk_ended(ended)
 
     def _walk_ended(self, ended: Ending) -> Iterator:
-        yield WalkEnded(ended.section, ended.stop, ended.complete, ended.reached_end, ended.listed)
+        yield WalkEnded(ended.section, ended.stop, ended.complete, ended.reached_end, ended.listed,
+                        ended.stated_items, ended.stated_pages, ended.pages)
         self.logger.info("section %s: walk ended after %d pages (%s)", ended.section,
                          len(self.walk.walks[ended.section].pages), ended.stop)
         if ended.complete and ended.reached_end:
