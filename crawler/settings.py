@@ -80,6 +80,9 @@ GOVNEWS_EXTRACT_PROCESSES = 0  # >0: extract articles in that many worker proces
 GOVNEWS_MAX_LISTING_PAGES = 5000  # the one page cap: deeper walks are cut (a calendar trap that never repeats)
 GOVNEWS_MAX_LISTING_ITEMS = 5000  # article links kept per listing page (a 100,000-link page: the rest cut, counted)
 GOVNEWS_RETRY_AFTER_MAX = 60  # seconds; a server asking for longer is given up on for this run
+# The writer's batched transactions (crawler/batch.py): commit every N writes or T seconds, whichever first.
+GOVNEWS_COMMIT_ITEMS = 200
+GOVNEWS_COMMIT_SECONDS = 1.0
 GOVNEWS_WAL_MAX_BYTES = 8 * 1024 * 1024  # -wal over this is checkpointed (TRUNCATE) within a second
 GOVNEWS_WAL_CHECK_INTERVAL = 1.0
 

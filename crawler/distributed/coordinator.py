@@ -106,7 +106,7 @@ class Coordinator:
             got = self.server.xreadgroup(GROUP, "coordinator", {self.keys.records: ">"}, count=BATCH, block=1000)
             entries = got[0][1] if got else []
             if entries:
-                with self.writer.archive.db.atomic():  # the batch: one transaction
+                with self.writer.transaction():  # the batch: one transaction
                     for _, fields in entries:
                         self.handle(pickle.loads(fields[b"e"]))
                 self.server.xack(self.keys.records, GROUP, *[eid for eid, _ in entries])  # after commit
