@@ -26,6 +26,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 DEFAULT_MAX_SIZE = 1 << 30  # rotate WARC files at 1 GB
+# gzip level of each record (warcio's own is 9). Measured on the 27 real pages over 2 KB in /work/shared
+# (70 KB mean): level 9 1.46 ms/page at 0.200 of the size, 6 1.06 ms at 0.201, 3 0.66 ms at 0.219, 1 0.56 ms at 0.229.
+DEFAULT_GZIP_LEVEL = 6
 WARC_SUFFIX = ".warc.gz"
 
 
@@ -114,11 +117,34 @@ class Capture:
                 "warc_length": self.warc_length, "payload_digest": self.payload_digest}
 
 
+class _GzipMember:
+    """warcio's GzippingWrapper at a chosen level: one gzip member per record, ended by the record's flush."""
+
+    def __init__(self, out: io.BytesIO, level: int) -> None:
+        self.out, self.compressor = out, zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+
+    def write(self, buff: bytes) -> None:
+        self.out.write(self.compressor.compress(buff))
+
+    def flush(self) -> None:
+        self.out.write(self.compressor.flush())
+
+
+class _LevelWARCWriter(WARCWriter):
+    def __init__(self, out: io.BytesIO, level: int, **kwargs) -> None:
+        super().__init__(out, gzip=False, **kwargs)
+        self.level = level
+
+    def write_record(self, record, params=None) -> None:
+        self._write_warc_record(_GzipMember(self.out, self.level), record)
+
+
 class WarcWriter:
     """Write exchanges to `<directory>/<prefix>-<serial>.warc.gz`, rotating at `max_size` bytes."""
 
     def __init__(self, directory: str | os.PathLike, prefix: str, info: dict[str, str],
-                 max_size: int = DEFAULT_MAX_SIZE) -> None:
+                 max_size: int = DEFAULT_MAX_SIZE, gzip_level: int = DEFAULT_GZIP_LEVEL) -> None:
+        self.gzip_level = gzip_level
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.prefix, self.info, self.max_size = prefix, dict(info), max_size
@@ -137,7 +163,7 @@ class WarcWriter:
         self._fh = open(self.directory / self.name, "xb", buffering=0)
         # Held while the file is written (the kernel drops it on kill -9): recovery leaves a locked file alone.
         fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._writer = WARCWriter(self._buf, gzip=True, warc_version="WARC/1.1")
+        self._writer = _LevelWARCWriter(self._buf, self.gzip_level, warc_version="WARC/1.1")
         self.files.append(self.name)
         info = dict(self.info)
         info.setdefault("hostname", socket.gethostname())

@@ -84,7 +84,8 @@ class Coordinator:
         polite = self.site.polite
         run = {"run": self.run_id, "prefix": self.keys.prefix, "site": base64.b64encode(pickle.dumps(self.site)).decode(),
                "settings": {k: self.settings.get(k) for k in (
-                   "GOVNEWS_ATTACHMENTS", "GOVNEWS_ATTACHMENT_MAXSIZE", "GOVNEWS_WARC_MAX_SIZE", "GOVNEWS_OPERATOR",
+                   "GOVNEWS_ATTACHMENTS", "GOVNEWS_ATTACHMENT_MAXSIZE", "GOVNEWS_WARC_MAX_SIZE", "GOVNEWS_WARC_GZIP_LEVEL",
+                   "GOVNEWS_OPERATOR",
                    "DOWNLOAD_TIMEOUT", "RETRY_TIMES", "ROBOTSTXT_OBEY", "USER_AGENT") if self.settings.get(k) is not None},
                "cluster": {"GOVNEWS_CLUSTER_DELAY": self.settings.getfloat("DOWNLOAD_DELAY") if polite else 0.0,
                            "GOVNEWS_CLUSTER_PER_HOST": self.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 2)
