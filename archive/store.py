@@ -45,7 +45,8 @@ ADDED_COLUMNS = {
     "article_sections": {"last_listed_run": int, "unlisted_at": str},
     "attachments": {"mime": str, "size": int, "sha256": str, "status": str, "fetched_at": str, **CAPTURE_COLUMNS},
     "article_versions": {k: str for k in XXGK_VERSION_COLUMNS},
-    "crawl_runs": {"gone": int, "not_modified": int, "unlisted": int, "listing_pages": int, "attachments": int,
+    "crawl_runs": {"requeued": int,
+                   "gone": int, "not_modified": int, "unlisted": int, "listing_pages": int, "attachments": int,
                    "pid": int, "warc_files": str, "batch": int, "resources": int, "resource_bytes": int},
 }
 MISSING_RUNS_FOR_GONE = 2  # consecutive runs answering 404/410 (or redirecting to an index) before gone_at

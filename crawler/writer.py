@@ -358,5 +358,6 @@ class ArchiveWriter:
             "unlisted": stats.get_value("govnews/unlisted", 0), "listing_pages": self.counts["listing_pages"],
             "attachments": self.counts["attachments"], "resources": self.counts["resources"],
             "resource_bytes": self.counts["resource_bytes"], "warc_files": self.archive.run_warc_files(self.run_id),
+            "requeued": stats.get_value("govnews/requeued", 0),
             "errors": dict(errors), "sections": {k: dict(v) for k, v in self.per_section.items()},
         }

@@ -15,6 +15,7 @@ import base64
 import json
 import logging
 import pickle
+import threading
 import time
 import uuid
 from types import SimpleNamespace
@@ -34,8 +35,10 @@ from crawler.writer import ArchiveWriter
 log = logging.getLogger(__name__)
 GROUP = "writer"
 BATCH = 500  # envelopes per transaction at most
+READ_BLOCK = 1.0  # seconds the coordinator blocks on the records stream per read
 CHECK_WORKERS = 5.0  # seconds between checks for silent workers
 COORDINATOR_TTL = 15  # seconds: workers give up a run whose coordinator stopped (a kill -9) for this long
+COORDINATOR_BEAT = 2.0  # seconds between refreshes of the coordinator's key
 
 
 class Coordinator:
@@ -57,6 +60,7 @@ class Coordinator:
         self.queue = PriorityQueue(self.server, self.spider, self.keys.requests)  # workers pop it (and hold)
         self.outstanding: set[str] = set()
         self.requests = self.bytes = 0
+        self.ended = threading.Event()
 
     # -- the run ----------------------------------------------------------------------------------------
     def run(self) -> SimpleNamespace:
@@ -70,6 +74,9 @@ class Coordinator:
         for fetch in self.spider.frontier.at_start():
             self.push(self.spider.fetch_request(fetch))
         self.server.set(self.keys.coordinator, "1", ex=COORDINATOR_TTL)
+        # The key says "this process is alive", from a thread of its own: a long batch (a loaded machine,
+        # a slow fsync) must not look like a dead coordinator, or every worker would leave the run.
+        threading.Thread(target=self.keep_alive, name="coordinator-alive", daemon=True).start()
         self.publish()
         reason = "finished"
         try:
@@ -100,11 +107,15 @@ class Coordinator:
         self.queue.push(request)
         self.outstanding.add(token)
 
+    def keep_alive(self) -> None:
+        while not self.ended.wait(COORDINATOR_BEAT):
+            self.server.set(self.keys.coordinator, "1", ex=COORDINATOR_TTL)
+
     def consume(self) -> None:
         checked = time.monotonic()
         while self.outstanding:
-            self.server.set(self.keys.coordinator, "1", ex=COORDINATOR_TTL)
-            got = self.server.xreadgroup(GROUP, "coordinator", {self.keys.records: ">"}, count=BATCH, block=1000)
+            got = self.server.xreadgroup(GROUP, "coordinator", {self.keys.records: ">"}, count=BATCH,
+                                       block=int(READ_BLOCK * 1000))
             entries = got[0][1] if got else []
             if entries:
                 with self.writer.transaction():  # the batch: one transaction
@@ -123,6 +134,7 @@ class Coordinator:
             if not self.server.exists(self.keys.alive(worker)):
                 n = requeue(self.server, self.keys, worker)
                 self.server.srem(self.keys.workers, worker)
+                self.crawler.stats.inc_value("govnews/requeued", n)  # recorded in crawl_runs.requeued
                 log.warning("worker %s stopped answering: %d requests it held are queued again", worker, n)
 
     def handle(self, envelope: Envelope) -> None:
@@ -150,6 +162,7 @@ class Coordinator:
         return [item]
 
     def end(self, reason: str) -> None:
+        self.ended.set()
         self.server.set(self.keys.done, "1")
         self.server.rpush(self.keys.wake, *["1"] * max(1, self.server.scard(self.keys.workers)))
         stats = self.crawler.stats
