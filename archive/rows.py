@@ -206,6 +206,8 @@ def save_capture(conn: sqlite3.Connection, run_id: int | None, url: str, kind: s
                  mime: str | None, size: int, capture) -> None:
     """Index one WARC response/revisit record (archive.warc.Capture) so rows can point at it."""
     conn.execute("INSERT INTO captures (run_id, url, kind, status, mime, size, warc_file, warc_offset, warc_length, "
-                 "payload_digest, record_id, warc_date, revisit_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "payload_digest, record_id, warc_date, revisit_of, warc_dir) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  [run_id, url, kind, status, mime, size, capture.warc_file, capture.warc_offset, capture.warc_length,
-                  capture.payload_digest, capture.record_id, capture.warc_date, capture.revisit_of])
+                  capture.payload_digest, capture.record_id, capture.warc_date, capture.revisit_of,
+                  getattr(capture, "warc_dir", None)])

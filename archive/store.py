@@ -48,6 +48,7 @@ ADDED_COLUMNS = {
     "crawl_runs": {"requeued": int,
                    "gone": int, "not_modified": int, "unlisted": int, "listing_pages": int, "attachments": int,
                    "pid": int, "warc_files": str, "batch": int, "resources": int, "resource_bytes": int},
+    "captures": {"warc_dir": str},
 }
 MISSING_RUNS_FOR_GONE = 2  # consecutive runs answering 404/410 (or redirecting to an index) before gone_at
 
@@ -136,7 +137,7 @@ class Archive:
         if "captures" not in db.table_names():
             db["captures"].create({
                 "id": int, "run_id": int, "url": str, "kind": str, "status": int, "mime": str, "size": int,
-                **CAPTURE_COLUMNS, "record_id": str, "warc_date": str, "revisit_of": str,
+                **CAPTURE_COLUMNS, "record_id": str, "warc_date": str, "revisit_of": str, "warc_dir": str,
             }, pk="id", foreign_keys=[("run_id", "crawl_runs", "id")])
             db["captures"].create_index(["payload_digest"])
             db["captures"].create_index(["url"])

@@ -115,10 +115,16 @@ class Capture:
     record_id: str
     warc_date: str
     revisit_of: str | None = None  # record id of the original capture when this is a revisit
+    warc_dir: str | None = None  # where the file was written: "host:/abs/dir" (workers write on their own disks)
 
     def pointer(self) -> dict:
         return {"warc_file": self.warc_file, "warc_offset": self.warc_offset,
                 "warc_length": self.warc_length, "payload_digest": self.payload_digest}
+
+
+def warc_location(directory: str | os.PathLike) -> str:
+    """`host:/absolute/dir`: where a WARC file is written, as recorded in captures.warc_dir."""
+    return f"{socket.gethostname()}:{Path(directory).resolve()}"
 
 
 class _GzipMember:
@@ -154,6 +160,7 @@ class WarcWriter:
         self.gzip_level = gzip_level
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.location = warc_location(self.directory)
         self.prefix, self.info, self.max_size = prefix, dict(info), max_size
         self.serial = 0
         self.files: list[str] = []
@@ -231,7 +238,7 @@ class WarcWriter:
         length = request_at - offset
         return Capture(self.name, offset, length, digest, resp.rec_headers.get_header("WARC-Record-ID"),
                        resp.rec_headers.get_header("WARC-Date"),
-                       revisit_of["record_id"] if revisit_of else None)
+                       revisit_of["record_id"] if revisit_of else None, self.location)
 
     def write_resource(self, url: str, body: bytes, content_type: str, notes: dict[str, str] | None = None) -> Capture:
         """Append a resource record: content made here, not received (a page's DOM as a browser rendered it)."""
@@ -242,7 +249,7 @@ class WarcWriter:
         offset, end = self._records(rec)
         length = end - offset
         return Capture(self.name, offset, length, payload_digest(body), rec.rec_headers.get_header("WARC-Record-ID"),
-                       rec.rec_headers.get_header("WARC-Date"))
+                       rec.rec_headers.get_header("WARC-Date"), warc_dir=self.location)
 
     def close(self) -> None:
         if self._fh is not None:
@@ -435,18 +442,21 @@ def verify(paths: Iterable[str | os.PathLike]) -> list[ScanReport]:
 POINTER_TABLES = ("captures", "article_versions", "articles", "attachments")
 
 
-def verify_pointers(db: str | os.PathLike, reports: list[ScanReport]) -> list[str]:
-    """Check every capture pointer stored in the archive lands on a record with that payload digest."""
+def verify_pointers(db: str | os.PathLike, reports: list[ScanReport], missing: Iterable[str] = ()) -> list[str]:
+    """Check every capture pointer stored in the archive lands on a record with that payload digest
+    (pointers into the `missing` files are left out: archive.gather reports each such file once)."""
     import sqlite3
 
     at = {(r.path.name, rec.offset): rec for r in reports for rec in r.records}
-    problems = []
+    problems, missing = [], set(missing)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         for table in POINTER_TABLES:
             rows = conn.execute(f"SELECT rowid, warc_file, warc_offset, warc_length, payload_digest FROM {table} "
                                 "WHERE warc_file IS NOT NULL")
             for rowid, name, offset, length, digest in rows:
+                if name in missing:
+                    continue
                 rec = at.get((name, offset))
                 if rec is None:
                     problems.append(f"{table} row {rowid}: no record at {name}:{offset}")
