@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from archive import rows, search
+from archive import health, rows, search
 from archive.attachments import store as attachment_text
 from archive.rows import ARTICLE_COLUMNS, CAPTURE_COLUMNS, XXGK_VERSION_COLUMNS, utcnow
 
@@ -112,6 +112,7 @@ class Archive:
         search.ensure_search_schema(db)
         search.ensure_browse_schema(db)
         attachment_text.ensure_schema(db)  # extracted attachment text and its index (archive/attachments/)
+        health.ensure_schema(db)  # the health checks' flags (archive/health.py)
 
     def _ensure_cron_schema(self) -> None:
         """Versions, raw captures and crawl bookkeeping; also upgrades archives made before them."""

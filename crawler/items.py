@@ -19,6 +19,7 @@ class ListingPage:
     items: list[dict]  # {"url": canonical article URL, "title", "date", ...}
     mechanism: str | None = None
     total_pages: int | None = None
+    browser: bool = False  # fetched (rendered) by the browser
 
 
 @dataclass

@@ -123,6 +123,12 @@ GOVNEWS_RESOURCE_TIMEOUT = 30  # seconds
 GOVNEWS_MAX_ATTEMPTS = 3  # runs in which a listed article may fail before it is no longer retried
 GOVNEWS_PROGRESS = None  # live progress line on stderr: None = only when stderr is a terminal
 GOVNEWS_MAX_SITES = 32  # sites crawled at once by one `govnews crawl --all` (the others wait their turn)
+# Health checks after every run (archive/health.py, docs/operations.md): flags in crawl_health, exit 3.
+GOVNEWS_HEALTH = True
+GOVNEWS_HEALTH_MISSING_SHARE = 0.3  # articles_missing: more than this share of a section's articles found missing
+GOVNEWS_HEALTH_FILL_DROP = 0.3  # fill_drop: date/source fill rate down >30 points, or mean body length down >30%
+GOVNEWS_HEALTH_MIN_ARTICLES = 3  # the fewest articles a share is taken of
+GOVNEWS_HEALTH_HISTORY = 10  # a section's previous runs looked at
 
 # Loopback fixture sites: no delay, more concurrency (robots.txt is still obeyed).
 FIXTURE_SETTINGS = {

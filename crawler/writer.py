@@ -20,6 +20,7 @@ from collections import Counter
 
 from scrapy import signals
 
+from archive import health
 from archive.store import Archive
 from crawler.batch import DEFAULT_ITEMS, DEFAULT_SECONDS, Batch
 from crawler.errors import disk_full_message, is_disk_full, is_failure
@@ -175,6 +176,7 @@ class ArchiveWriter:
                                    self.run_id)
             self.archive.finish_run(self.run_id, status, summary)
             self.batch.commit()
+            self.check_health(summary)
         except (OSError, sqlite3.Error) as e:
             if not is_disk_full(e):
                 raise
@@ -183,6 +185,22 @@ class ArchiveWriter:
             # Without room for the run row it stays 'running', and the next run marks it interrupted.
             self.crawler.stats.set_value("govnews/run_unrecorded", True)
         return summary
+
+    def check_health(self, summary: dict) -> None:
+        """The health checks on the finished run (archive/health.py): flags into crawl_health, the log
+        and the summary (`health`), which the command's summary line and exit code read."""
+        s = self.crawler.settings
+        if not s.getbool("GOVNEWS_HEALTH", True):
+            return
+        th = health.Thresholds(missing_share=s.getfloat("GOVNEWS_HEALTH_MISSING_SHARE", 0.3),
+                               fill_drop=s.getfloat("GOVNEWS_HEALTH_FILL_DROP", 0.3),
+                               min_articles=s.getint("GOVNEWS_HEALTH_MIN_ARTICLES", 3),
+                               history=s.getint("GOVNEWS_HEALTH_HISTORY", 10))
+        flags = health.check_run(self.archive.db, self.run_id, th)
+        for f in flags:
+            log.warning("health: %s in %s / %s: %s", f.flag, f.site, f.section, f.detail)
+        summary["health"] = [f.as_dict() for f in flags]
+        self.crawler.stats.set_value("govnews/summary", summary)
 
     def disk_full(self, exc: BaseException, path: object) -> None:
         """A write found the disk full: stop the crawl now (once). What is still in flight is not written
@@ -248,11 +266,14 @@ class ArchiveWriter:
     def _listing(self, item: ListingPage) -> None:
         self.archive.link_sections(self.section_ids[item.section], [i["url"] for i in item.items], self.run_id)
         self._count(item.section, "listing_pages")
+        if item.browser:
+            self._section(item.section)["browser_listing_pages"] += 1
 
     def _article(self, item: Article) -> None:
         self._count(item.section, self.archive.save_article(item.record, self.run_id))
         flags = item.record.get("quality_flags") or ()  # extraction quality, counted per section in crawl_runs
         section = self._section(item.section)
+        section.update(health.article_facts(item.record))  # what the fill checks compare (archive/health.py)
         if flags:
             section["flagged"] += 1
         for flag in flags:
@@ -304,6 +325,8 @@ class ArchiveWriter:
         self.errors[item.error] += 1
         section = self._section(item.section)
         section[item.error] += 1
+        if item.error == "empty_article":  # a page with no body: an article the fill checks count as empty
+            section["fill_articles"] += 1
         detail = f" — {item.detail}" if item.detail else ""
         if is_failure(item.error):
             self.counts["failed"] += 1

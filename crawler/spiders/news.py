@@ -223,6 +223,8 @@ class NewsSpider(scrapy.Spider):
                 yield retry
                 return
         self.listing_urls.add(_norm(response.url))
+        if response.meta.get("govnews_browser") is not None:
+            listing = {**listing, "fetched_by": "browser"}
         found = listing.get("items") or []
         if self.max_items and len(found) > self.max_items:
             # A page listing 100,000 links would queue as many requests at once: keep the first
@@ -237,7 +239,8 @@ class NewsSpider(scrapy.Spider):
         items, links, refused = self._listed_items(listing.get("items") or [])
         for link_url, kind in refused:
             yield CrawlError(section.name, link_url, kind, "article")
-        yield ListingPage(section.name, url, page, items, listing.get("mechanism"), listing.get("total_pages"))
+        yield ListingPage(section.name, url, page, items, listing.get("mechanism"), listing.get("total_pages"),
+                          browser=listing.get("fetched_by") == "browser")
         if listing.get("shell") and not items:
             yield CrawlError(section.name, url, "needs_browser", "listing", listing["shell"])
         elif not items and page == 1 and not (listing.get("next_page") or listing.get("requests")):

@@ -45,6 +45,11 @@ class WorkerSpider(NewsSpider):
     def resource_request(self, res: Resource, section: str | None, depth: int) -> ResourceWanted:
         return ResourceWanted(res, section, depth)  # the coordinator requests it (crawler.resources)
 
+    def _browser_retry(self, response: Response, section: str, kind: str, status: int, reason: str) -> None:
+        """Distributed runs fetch over plain HTTP (and the frontier is the coordinator's): a page that needs
+        a browser is reported as needs_browser, as with GOVNEWS_BROWSER off (was: a parse_error)."""
+        return None
+
     # -- every callback: one envelope --------------------------------------------------------------------
     def _crashed(self, response: Response, e: Exception) -> list:
         log.error("parse_error on %s: %r", response.url, e, exc_info=e)
