@@ -1,9 +1,10 @@
 """Coverage: per site and section, the section's own stated size against what the archive holds.
 
 The numbers come from one query, kept as data in archive/metadata.json (`coverage`, also the
-Datasette page /<db>/coverage): the stated record and page counts each walk recorded in the run's
-per-section record (crawl_runs.sections: stated_items, stated_pages, walk), and the archive's
-article_sections/articles rows. `govnews coverage --db archive.db [--site S] [--format table|json|csv]`
+Datasette page /<db>/coverage), over the runs' per-section records (crawl_runs.sections): the stated
+record and page counts each walk recorded (stated_items, stated_pages, walk) and what the archive held
+for the section when the run finished (`held`, counted by holdings() below: reading run records keeps
+the page fast on an archive of millions of articles). `govnews coverage --db archive.db [--site S] [--format table|json|csv]`
 prints them.
 """
 
@@ -18,13 +19,28 @@ from importlib import resources
 from pathlib import Path
 
 COLUMNS = ("site", "section", "stated", "stated_pages", "archived", "listed", "gone", "unlisted", "not_archived",
-           "coverage_pct", "stated_run", "last_complete_run", "last_complete_walk", "walk_status")
+           "coverage_pct", "stated_run", "counted_run", "last_complete_run", "last_complete_walk", "walk_status")
 TABLE_COLUMNS = ("site", "section", "stated", "stated_pages", "archived", "listed", "gone", "not_archived",
                  "coverage_pct", "last_complete_walk")
 
 
 class CoverageError(Exception):
     """The file is not an archive, or has no such site: the message says which."""
+
+
+HELD_SQL = """SELECT s.name, count(a.url), count(a.url) FILTER (WHERE a.gone_at IS NULL AND x.unlisted_at IS NULL),
+ count(a.gone_at), count(a.url) FILTER (WHERE a.gone_at IS NULL AND x.unlisted_at IS NOT NULL),
+ count(x.article_url) - count(a.url)
+ FROM sections s LEFT JOIN article_sections x ON x.section_id = s.id LEFT JOIN articles a ON a.url = x.article_url
+ WHERE s.site = ? GROUP BY s.id"""
+HELD_KEYS = ("archived", "listed", "gone", "unlisted", "not_archived")
+
+
+def holdings(db: sqlite3.Connection | object, site: str) -> dict[str, dict[str, int]]:
+    """What the archive holds for each section of a site, as the run's per-section record keeps it
+    (`held`): archived, listed (not gone, still listed), gone, unlisted, not_archived (listed only).
+    Counted when a run finishes, so that the coverage page reads run records, not every article."""
+    return {name: dict(zip(HELD_KEYS, counts, strict=True)) for name, *counts in db.execute(HELD_SQL, [site])}
 
 
 def coverage_sql() -> str:

@@ -20,7 +20,7 @@ from collections import Counter
 
 from scrapy import signals
 
-from archive import health
+from archive import coverage, health
 from archive.store import Archive
 from crawler.batch import DEFAULT_ITEMS, DEFAULT_SECONDS, Batch
 from crawler.errors import disk_full_message, is_disk_full, is_failure
@@ -160,6 +160,15 @@ class ArchiveWriter:
 
     def finish_run(self, reason: str) -> dict:
         summary = self.summary()
+        if self.run_id is not None and self.site is not None and not self.full:
+            try:  # what the archive holds per section, beside what the section states (coverage)
+                for name, held in coverage.holdings(self.archive.db, self.site.name).items():
+                    if name in self.section_ids:
+                        summary["sections"].setdefault(name, {})["held"] = held
+            except (OSError, sqlite3.Error) as e:
+                if not is_disk_full(e):
+                    raise
+                self.disk_full(e, self.db_path)
         # "shutdown" is Ctrl-C or SIGTERM; a kill -9 leaves "running", marked "interrupted" by the next run.
         status = "ok" if reason == "finished" and not summary["failed"] else (
             "partial" if reason == "finished" else "interrupted" if reason == "shutdown" else reason)
