@@ -194,6 +194,8 @@ def crawl(site_names: tuple[str, ...], all_sites: bool, sites_file, redis_url: s
     )
 
     names = _site_names(site_names, all_sites, sites_file)
+    if webhook and not webhook.startswith(("http://", "https://")):
+        _fail(f"--webhook takes an http(s) URL, got {webhook!r}", EXIT_USAGE)
     if base_url and len(names) != 1:
         _fail("--base-url goes with exactly one --site", EXIT_USAGE)
     sites, worst = _load_sites(names, base_url)

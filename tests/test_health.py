@@ -189,3 +189,10 @@ def test_notify_and_webhook_failures_are_one_line_and_keep_the_exit_code(tmp_pat
     assert "Traceback" not in done.stderr
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM crawl_health").fetchone()[0] == 6
+
+
+def test_a_webhook_that_is_not_http_is_a_usage_error(tmp_path):
+    done = govnews("crawl", "--site", "fixture-edits", "--base-url", "http://127.0.0.1:9/", "--db", str(tmp_path / "x.db"),
+                   "--webhook", "ftp://example.org/hook")
+    assert done.returncode == 2 and "--webhook takes an http(s) URL" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.db").exists()
