@@ -158,10 +158,13 @@ def _size(value: str) -> int:
 @click.option("--progress/--no-progress", default=None, help="Live progress line on stderr [default: when stderr is a terminal].")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
 @click.option("--log-level", default="WARNING", show_default=True, help="What reaches stderr (the log file gets INFO).")
+@click.option("--notify", "notify_cmd", metavar="CMD", help="When a health check flags a site: run CMD (a shell "
+              "command) with the flags as JSON on stdin (docs/operations.md).")
+@click.option("--webhook", metavar="URL", help="When a health check flags a site: POST the flags as JSON to URL.")
 def crawl(site_names: tuple[str, ...], all_sites: bool, sites_file, redis_url: str | None, db: Path, create_dirs: bool, base_url: str | None, full: bool,
           pages: int | None, refresh: bool, warc_dir: Path | None, warc_max_size: str, attachment_max_size: str,
           refresh_attachments: bool, extract_attachments: bool, ocr: bool, operator: str | None, log_dir: Path | None, progress: bool | None, settings: tuple[str, ...],
-          log_level: str) -> None:
+          log_level: str, notify_cmd: str | None, webhook: str | None) -> None:
     """Crawl sites into the archive at DB: only what is new, keeping every raw response in WARC.
 
     Several sites (--site A --site B, --all, --sites FILE) crawl at once in one run, each polite to its
@@ -173,6 +176,8 @@ def crawl(site_names: tuple[str, ...], all_sites: bool, sites_file, redis_url: s
       1   partial: finished with errors (counted by kind in crawl_runs.errors), or interrupted
       2   usage or configuration error (a bad option, a site whose definition does not load, no --db
           directory, a read-only archive)
+      3   finished, and the health checks flagged the site: a section empty, articles taken down, fields
+          no longer extracted, a browser now needed (crawl_health; docs/operations.md)
       74  the disk is full: the crawl stopped early (run marked failed, error kind disk_full)
       75  another crawl holds this archive's lock (try again later)
     """
@@ -189,6 +194,8 @@ def crawl(site_names: tuple[str, ...], all_sites: bool, sites_file, redis_url: s
     )
 
     names = _site_names(site_names, all_sites, sites_file)
+    if webhook and not webhook.startswith(("http://", "https://")):
+        _fail(f"--webhook takes an http(s) URL, got {webhook!r}", EXIT_USAGE)
     if base_url and len(names) != 1:
         _fail("--base-url goes with exactly one --site", EXIT_USAGE)
     sites, worst = _load_sites(names, base_url)
@@ -223,9 +230,22 @@ def crawl(site_names: tuple[str, ...], all_sites: bool, sites_file, redis_url: s
                        "free some space and run again", err=True)
     if len(names) > 1:
         click.echo(total_line(summaries))
+    _alert(summaries, notify_cmd, webhook)
     if extract_attachments and not any(s.get("disk_full") for s in summaries):
         _extract_after_crawl(db, warc_dir, ocr)
     raise SystemExit(worst)
+
+
+def _alert(summaries: list[dict], notify_cmd: str | None, webhook: str | None) -> None:
+    """The health flags to --notify CMD / --webhook URL; a failed delivery is one stderr line."""
+    from archive.alerts import alert_payload, notify, post
+
+    payload = alert_payload(summaries) if notify_cmd or webhook else None
+    if payload is None:
+        return
+    for problem in (notify(notify_cmd, payload) if notify_cmd else None, post(webhook, payload) if webhook else None):
+        if problem:
+            click.echo(f"govnews crawl: {problem}; the flags are in crawl_health", err=True)
 
 
 def _extract_after_crawl(db: Path, warc_dir: Path | None, ocr: bool) -> None:
@@ -265,13 +285,18 @@ def worker(redis_url: str, worker_id: str | None, warc_dir: Path, once: bool) ->
     """Fetch, extract and capture for the runs a `govnews crawl --redis` publishes (see docs/distributed.md).
 
     \b
-    Exit codes: 0 after --once; 2 when no Redis answers at URL.
+    Exit codes: 0 after --once; 2 when no Redis answers at URL, or it goes away.
     """
+    from crawler.distributed.redis import RedisUnavailable
     from crawler.distributed.worker import default_worker_id, run_worker
 
     _check_redis(redis_url, "worker")
     warc_dir.mkdir(parents=True, exist_ok=True)
-    raise SystemExit(run_worker(redis_url, worker_id or default_worker_id(), str(warc_dir), once=once))
+    try:
+        raise SystemExit(run_worker(redis_url, worker_id or default_worker_id(), str(warc_dir), once=once))
+    except RedisUnavailable as e:  # Redis went away: one line (systemd restarts the worker)
+        click.echo(f"govnews worker: {e}", err=True)
+        raise SystemExit(2) from None
 
 
 def _fail(message: str, code: int) -> None:

@@ -19,6 +19,7 @@ class ListingPage:
     items: list[dict]  # {"url": canonical article URL, "title", "date", ...}
     mechanism: str | None = None
     total_pages: int | None = None
+    browser: bool = False  # fetched (rendered) by the browser
 
 
 @dataclass
@@ -85,3 +86,6 @@ class WalkEnded:
     complete: bool  # no listing failed and no cap cut it with unknown items left
     reached_end: bool  # walked to the last page (not stopped early): what it did not list is unlisted
     listed: set[str] = field(default_factory=set)  # every article URL the walk listed
+    stated_items: int | None = None  # the section's size as its listing states it (crawler/listing/totals.py)
+    stated_pages: int | None = None
+    pages: int = 0  # listing pages walked

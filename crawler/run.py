@@ -19,11 +19,13 @@ from pathlib import Path
 
 from scrapy.settings import Settings
 
+from archive.health import flag_line
 from archive.store import Archive, data_dir, utcnow
 from crawler.errors import DiskFull, NotWritable, disk_full_message, is_disk_full, is_read_only
 from crawler.sites import Site
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_DISK_FULL, EXIT_LOCKED = 0, 1, 2, 74, 75  # 74: sysexits' EX_IOERR
+EXIT_HEALTH = 3  # the run finished and the health checks flagged the site (crawl_health; docs/operations.md)
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +283,8 @@ def _storage_errors(path: str | Path) -> Iterator[None]:
 def exit_code(summary: dict) -> int:
     if summary.get("disk_full"):
         return EXIT_DISK_FULL
+    if summary.get("health"):  # outranks partial: the site changed under us
+        return EXIT_HEALTH
     return EXIT_OK if summary.get("status") == "ok" else EXIT_PARTIAL
 
 
@@ -297,4 +301,5 @@ def summary_line(site: str, summary: dict) -> str:
     """The one line a crawl prints on stdout (cron mails it; scripts grep it)."""
     keys = ("new", "updated", "unchanged", "gone", "unlisted", "failed", "requests", "bytes")
     counts = " ".join(f"{k}={summary.get(k, 0)}" for k in keys)
-    return f"{site}: {summary.get('status')} run={summary.get('run_id')} {counts} log={summary.get('log_file')}"
+    flags = f" health={flag_line(summary['health'])}" if summary.get("health") else ""
+    return f"{site}: {summary.get('status')} run={summary.get('run_id')} {counts}{flags} log={summary.get('log_file')}"

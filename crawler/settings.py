@@ -80,6 +80,9 @@ GOVNEWS_EXTRACT_PROCESSES = 0  # >0: extract articles in that many worker proces
 GOVNEWS_MAX_LISTING_PAGES = 5000  # the one page cap: deeper walks are cut (a calendar trap that never repeats)
 GOVNEWS_MAX_LISTING_ITEMS = 5000  # article links kept per listing page (a 100,000-link page: the rest cut, counted)
 GOVNEWS_RETRY_AFTER_MAX = 60  # seconds; a server asking for longer is given up on for this run
+# The writer's batched transactions (crawler/batch.py): commit every N writes or T seconds, whichever first.
+GOVNEWS_COMMIT_ITEMS = 200
+GOVNEWS_COMMIT_SECONDS = 1.0
 GOVNEWS_WAL_MAX_BYTES = 8 * 1024 * 1024  # -wal over this is checkpointed (TRUNCATE) within a second
 GOVNEWS_WAL_CHECK_INTERVAL = 1.0
 
@@ -104,6 +107,7 @@ GOVNEWS_MAX_PAGES = 0  # cap listing pages per section (0: no cap)
 GOVNEWS_REFRESH = False  # re-request archived articles (conditionally)
 GOVNEWS_WARC_DIR = None  # default: <db stem>-warc/ beside the database
 GOVNEWS_WARC_MAX_SIZE = 1024 ** 3  # rotate WARC files at 1 GB
+GOVNEWS_WARC_GZIP_LEVEL = 6  # 1-9; 9 costs 38% more CPU for 0.5% smaller files (archive/warc.py)
 GOVNEWS_OPERATOR = None  # who runs the crawl (written into every warcinfo record)
 GOVNEWS_ATTACHMENTS = True
 GOVNEWS_ATTACHMENT_MAXSIZE = 50 * 1024 * 1024
@@ -119,6 +123,12 @@ GOVNEWS_RESOURCE_TIMEOUT = 30  # seconds
 GOVNEWS_MAX_ATTEMPTS = 3  # runs in which a listed article may fail before it is no longer retried
 GOVNEWS_PROGRESS = None  # live progress line on stderr: None = only when stderr is a terminal
 GOVNEWS_MAX_SITES = 32  # sites crawled at once by one `govnews crawl --all` (the others wait their turn)
+# Health checks after every run (archive/health.py, docs/operations.md): flags in crawl_health, exit 3.
+GOVNEWS_HEALTH = True
+GOVNEWS_HEALTH_MISSING_SHARE = 0.3  # articles_missing: more than this share of a section's articles found missing
+GOVNEWS_HEALTH_FILL_DROP = 0.3  # fill_drop: date/source fill rate down >30 points, or mean body length down >30%
+GOVNEWS_HEALTH_MIN_ARTICLES = 3  # the fewest articles a share is taken of
+GOVNEWS_HEALTH_HISTORY = 10  # a section's previous runs looked at
 
 # Loopback fixture sites: no delay, more concurrency (robots.txt is still obeyed).
 FIXTURE_SETTINGS = {

@@ -13,6 +13,9 @@ listing requests to make and when a section's walk stops, and why:
   --full walks on);
 - "--pages N": the operator's cap; "page cap N": GOVNEWS_MAX_LISTING_PAGES, a listing_page_cap failure.
 
+It also keeps what the section says of its own size (the first stated record and page counts,
+crawler/listing/totals.py), reported with the walk's end for coverage.
+
 It counts each section's listing requests in flight, so it knows when a walk has ended (complete or
 not, and whether it reached the end) whatever order the spider yields in. No Scrapy, no SQLite.
 """
@@ -43,6 +46,9 @@ class Ending:
     complete: bool
     reached_end: bool
     listed: set[str]
+    stated_items: int | None = None  # the record count the section's listing states (共N条, totalrecord)
+    stated_pages: int | None = None  # the page count it states (共N页, totalpage)
+    pages: int = 0  # listing pages (data answers) walked
 
 
 @dataclass
@@ -61,6 +67,8 @@ class SectionWalk:
     requested: set[tuple] = field(default_factory=set)
     data_paths: set[str] = field(default_factory=set)
     trapped: bool = False  # the last page listed only articles this walk had already seen
+    stated_items: int | None = None
+    stated_pages: int | None = None
 
 
 class WalkController:
@@ -110,6 +118,9 @@ class WalkController:
     def _next(self, walk: SectionWalk, url: str, page: int, result: dict, all_known: bool,
               may_stop_early: bool) -> list[dict]:
         walk.pages.append(url)
+        for key in ("stated_items", "stated_pages"):  # the first a walk is told: page 1's, mostly
+            if getattr(walk, key) is None and isinstance(result.get(key), int):
+                setattr(walk, key, result[key])
         if result.get("items_cut"):  # the spider kept only the first items of a huge page: not all seen
             walk.capped = True
         urls = [i["url"] for i in result.get("items") or []]
@@ -168,4 +179,5 @@ class WalkController:
             return None
         walk.ended = True
         return Ending(walk.name, walk.stop or "last page", complete=not walk.failed and not walk.capped,
-                      reached_end=not walk.cut, listed=set(walk.items))
+                      reached_end=not walk.cut, listed=set(walk.items), stated_items=walk.stated_items,
+                      stated_pages=walk.stated_pages, pages=len(walk.pages))

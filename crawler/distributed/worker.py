@@ -30,7 +30,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from crawler.distributed.records import Envelope
-from crawler.distributed.redis import CURRENT, RunKeys, connect, published_run
+from crawler.distributed.redis import CURRENT, RedisUnavailable, RunKeys, connect, published_run
 
 log = logging.getLogger(__name__)
 HEARTBEAT = 2.0  # seconds between heartbeats
@@ -149,7 +149,18 @@ class WorkerLife:
         return cls(crawler)
 
     def beat(self) -> None:
-        self.server.set(self.keys.alive(self.worker), "1", ex=ALIVE_TTL)
+        import redis
+
+        try:
+            self.server.set(self.keys.alive(self.worker), "1", ex=ALIVE_TTL)
+        except redis.RedisError as e:
+            # Redis is gone: nothing this crawl does can reach the coordinator any more (and Scrapy's engine
+            # would stall on the scrapy-redis scheduler). Stop; the parent says so and exits.
+            log.error("lost the Redis server (%s): leaving run %s", e, self.keys.prefix)
+            from twisted.internet import reactor
+
+            if reactor.running:
+                reactor.stop()
 
     def opened(self, spider=None) -> None:
         from twisted.internet import task
@@ -205,15 +216,25 @@ class WorkerLife:
 
 
 def run_worker(redis_url: str, worker_id: str, warc_dir: str, once: bool = False) -> int:
-    """Wait for published runs and crawl each in a child process (a reactor runs once per process)."""
+    """Wait for published runs and crawl each in a child process (a reactor runs once per process).
+    RedisUnavailable when the Redis server goes away."""
+    import redis
+
+    try:
+        return _run_worker(redis_url, worker_id, warc_dir, once)
+    except redis.RedisError as e:
+        raise RedisUnavailable(f"lost the Redis server at {redis_url}: {e}") from None
+
+
+def _run_worker(redis_url: str, worker_id: str, warc_dir: str, once: bool) -> int:
     server = connect(redis_url)
-    seen: set[int] = set()
+    seen: set[str] = set()  # run prefixes (run ids repeat across archives: a new archive's first run is 1 too)
     while True:
         run = published_run(server)
-        if run is None or run["run"] in seen or server.exists(RunKeys(run["prefix"]).done):
+        if run is None or run["prefix"] in seen or server.exists(RunKeys(run["prefix"]).done):
             server.blpop([f"{CURRENT}:wake"], timeout=RUN_WAIT)  # blocks; woken when a run is published
             continue
-        seen.add(run["run"])
+        seen.add(run["prefix"])
         log.info("worker %s: joining run %s", worker_id, run["run"])
         done = subprocess.run([sys.executable, "-m", "crawler.distributed.worker", redis_url, worker_id, warc_dir,
                                json.dumps(run)])

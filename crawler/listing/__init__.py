@@ -3,12 +3,16 @@
 `extract_listing(url, body, headers=None, hints=None)` is a pure function (no Scrapy, no network):
 
     {"items": [{"url", "title", "date"}], "next_page": url|None, "total_pages": int|None,
-     "mechanism": str, "requests": [{"url", "method", "body", "headers"}], "shell": str|None,
+     "stated_items": int|None, "stated_pages": int|None, "mechanism": str,
+     "requests": [{"url", "method", "body", "headers"}], "shell": str|None,
      "fields": {"url", "title", "date", "dates"}|None, "encoding": str}
 
 `next_page` is a plain GET the walker can follow; `requests` are further listing/data requests that are
 not a plain next link (Hanweb dataproxy.jsp POST windows, /queryList POSTs, chained JSON form posts).
 `shell` explains why a page that has no list needs a browser (JS shell, anti-bot challenge).
+`stated_items`/`stated_pages` are the section's size as the page states it (共N条, recordCount,
+totalrecord; 共N页, totalpage: crawler/listing/totals.py); `total_pages` may also be a guess from the
+page numbers shown. The walk keeps the stated sizes for coverage (crawler/walk.py).
 
 hints (all optional): "request" — the request that fetched this body (so a POST can be advanced);
 "status" — the HTTP status; "mechanism"/"params" — from a site definition when detection cannot work:
@@ -29,7 +33,7 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from crawler.encoding import decode_html
 
-from . import hanweb, jsondata, pager, rows, shell
+from . import hanweb, jsondata, pager, rows, shell, totals
 from .dates import date_from_url
 
 __all__ = ["HINT_MECHANISMS", "extract_listing"]
@@ -39,8 +43,8 @@ HINT_MECHANISMS = {"auto", "changzhou-ajax", "page-param"}
 
 
 def _result(**kw: object) -> dict:
-    out = {"items": [], "next_page": None, "total_pages": None, "mechanism": "none", "requests": [],
-           "shell": None, "fields": None}
+    out = {"items": [], "next_page": None, "total_pages": None, "stated_items": None, "stated_pages": None,
+           "mechanism": "none", "requests": [], "shell": None, "fields": None}
     out.update(kw)
     return out
 
@@ -101,6 +105,7 @@ def extract_listing(url: str, body: bytes, headers: Mapping | None = None, hints
     if root is None:
         reason = shell.detect(None, text, status)
         return _result(mechanism="js-shell" if reason else "none", shell=reason or "empty page", encoding=encoding)
+    stated = totals.stated(root, text, url)
     if hints.get("items_css"):
         items = _items_by_css(root, url, hints["items_css"])
     else:
@@ -110,16 +115,16 @@ def extract_listing(url: str, body: bytes, headers: Mapping | None = None, hints
     if mech_hint == "changzhou-ajax":
         found = _changzhou_ajax(url, params, bool(items))
         if found:
-            return _result(items=items, **found, encoding=encoding)
+            return _result(items=items, **found, **stated, encoding=encoding)
     if mech_hint == "page-param" and items:
         name = params.get("param", "page")
         cur = (pager.page_param(url) or (name, int(params.get("start", 1))))[1]
         return _result(items=items, next_page=pager.set_query(url, name, cur + 1), mechanism="page-param",
-                       encoding=encoding)
+                       **stated, encoding=encoding)
 
     found = pager.detect(root, text, base, url, bool(items))
     result = _result(items=items, next_page=found.next_page, total_pages=found.total_pages,
-                     mechanism=found.mechanism, encoding=encoding)
+                     mechanism=found.mechanism, **stated, encoding=encoding)
     if found.next_page and pager.same_page(found.next_page, url):
         result["next_page"] = None
     if not items:

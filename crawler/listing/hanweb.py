@@ -118,7 +118,7 @@ def column_page(text: str, url: str) -> dict | None:
     if not items and params is None:
         return None
     out = {"items": items, "next_page": None, "total_pages": total_pages, "mechanism": "hanweb-jpage",
-           "requests": []}
+           "requests": [], "stated_items": total_records, "stated_pages": _tag_int(text, "totalpage")}
     proxy = re.search(r"proxyUrl\s*:\s*['\"]([^'\"]+)", text)
     nextgroup = NEXTGROUP.search(text)
     if params is not None and proxy:
@@ -143,7 +143,7 @@ def dataproxy(text: str, url: str, request: dict | None) -> dict:
     total_records = _tag_int(text, "totalrecord")
     total_pages = _tag_int(text, "totalpage")
     out = {"items": items, "next_page": None, "total_pages": total_pages, "mechanism": "hanweb-dataproxy",
-           "requests": []}
+           "requests": [], "stated_items": total_records, "stated_pages": total_pages}
     query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
     if not items:
         return out

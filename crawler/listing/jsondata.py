@@ -83,6 +83,21 @@ def _int_of(obj: object, keys: tuple[str, ...]) -> int | None:
     return None
 
 
+def _stated(obj: object, keys: tuple[str, ...], depth: int = 0) -> int | None:
+    """A count the answer states in its paging fields: objects outside the record arrays (a record's
+    own "count", its visits say, is not the section's size)."""
+    if not isinstance(obj, dict) or depth > 4:
+        return None
+    v = _first(obj, keys)
+    if isinstance(v, int | float) or (isinstance(v, str) and v.isdigit()):
+        return int(v)
+    for child in obj.values():
+        found = _stated(child, keys, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
 def _size_asked(url: str, request: dict | None) -> int | None:
     """The page size the request asked for, when the answer does not repeat it."""
     pairs = parse_qsl(urlsplit(url).query) + parse_qsl((request or {}).get("body") or "")
@@ -133,7 +148,8 @@ def parse(obj: object, url: str, request: dict | None, json_fields: dict | None 
         if total is not None and size:
             total_pages = math.ceil(total / size)
     out = {"items": unique, "next_page": None, "total_pages": total_pages, "mechanism": mechanism,
-           "requests": [], "fields": used.as_dict() if used else None}
+           "requests": [], "fields": used.as_dict() if used else None,
+           "stated_items": _stated(obj, TOTAL_KEYS), "stated_pages": _stated(obj, TOTAL_PAGE_KEYS)}
     if not unique:
         return out
     param = page_param(url)
