@@ -209,7 +209,7 @@ def search_cmd(query: str, db: Path, order: str, limit: int, offset: int, facets
     """
     from archive.export import connect_ro
     from archive.search import count_matches, search, searchable
-    from archive.search_facets import count_and_facets
+    from archive.searching.facets import count_and_facets
 
     if not searchable(query):
         click.echo(f"govnews search: nothing to search for in {query!r}: give a word (e.g. 政协)", err=True)

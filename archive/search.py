@@ -321,12 +321,12 @@ def count_matches(db: sqlite_utils.Database | sqlite3.Connection, query: str) ->
 
 
 # -- browsing: the facet columns, the narrow facet table and the indexes facets and sorts need ----------
-# (archive/browse.py; the names stay importable from here)
+# (archive/searching/browse.py; the names stay importable from here)
 FACET_TABLE = "article_facets"
 
 
 def ensure_browse_schema(db: sqlite_utils.Database) -> None:
-    """Add the facet columns, the narrow facet table, their triggers and indexes (archive/browse.py)."""
-    from archive import browse
+    """Add the facet columns, the narrow facet table, their triggers and indexes (archive/searching/browse.py)."""
+    from archive.searching import browse
 
     browse.ensure_browse_schema(db)

@@ -155,7 +155,7 @@ def test_datasette_search_page_and_article_page(docs_archive, datasette_server):
 
 def test_search_facets_count_attachment_hits(docs_archive):
     """The one-pass count and facets (CLI and Datasette) include the articles found through attachment text."""
-    from archive import search_facets
+    from archive.searching import facets as search_facets
     from tests.test_search_facets import datasette_pages
 
     db = docs_archive["db"]

@@ -15,8 +15,10 @@ import pytest
 from click.testing import CliRunner
 from datasette.app import Datasette
 
-from archive import browse, search, search_facets
+from archive import search
 from archive.datasette_plugin import searchsql
+from archive.searching import browse
+from archive.searching import facets as search_facets
 from archive.serve import SETTINGS
 from archive.store import Archive
 from crawler.cli import cli

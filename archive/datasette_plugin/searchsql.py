@@ -1,11 +1,11 @@
 """The SQL of a Datasette search page (`/db/articles?_search=`), answered from the narrow facet table.
 
 For one search Datasette runs a page query, a count and one query per facet, each repeating the MATCH and
-reading every hit. We rewrite them where the filters use only columns the narrow table has (archive/browse.py):
+reading every hit. We rewrite them where the filters use only columns the narrow table has (archive/searching/browse.py):
 
 - page: the page's rowids are picked from the narrow table (it has every sort column and the url
   tie-breaker), and only those 50 rows are read from articles;
-- count and facets: computed together in one pass over the hits (archive/search_facets.py) when the request
+- count and facets: computed together in one pass over the hits (archive/searching/facets.py) when the request
   shows facets, kept for the request, and each facet query is answered from it; without facets
   (`_nofacet=1`) the count alone.
 
@@ -23,8 +23,9 @@ from collections.abc import Awaitable, Callable
 
 from datasette.database import QueryInterrupted, Results
 
-from archive import search, search_facets
+from archive import search
 from archive.attachments.index import DATASETTE_SEARCH
+from archive.searching import facets as search_facets
 
 # Per HTTP request: whether it shows facets, and the one-pass results computed for it.
 REQUEST: contextvars.ContextVar[dict | None] = contextvars.ContextVar("govnews_search_request", default=None)

@@ -1,7 +1,7 @@
 """The count and the facets of a search in one pass over its hits.
 
 Counting a search and its six or seven facets as separate queries repeats the full-text MATCH and reads
-every hit's facet row once per query. Here the hits' narrow rows (archive/browse.py) are read once into a
+every hit's facet row once per query. Here the hits' narrow rows (archive/searching/browse.py) are read once into a
 materialized CTE, and the count and every facet are grouped from it in the same statement:
 
     WITH hits AS MATERIALIZED (SELECT site, section, ... FROM <the hits> JOIN article_facets ...)
@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from archive import search
-from archive.browse import SEARCH_FACETS
+from archive.searching.browse import SEARCH_FACETS
 
 Facets = dict[str, list[tuple[object, int]]]
 

@@ -10,7 +10,7 @@ table keyed by the articles rowid: counting the facets of ~10,000 search hits, o
 them, reads 10,000 rows of ~130 bytes, not of the 1.5 KB of an article row. Its columns have the articles'
 declared types, so a filter compares exactly as it does on articles (``year > 2020`` with an integer
 parameter). The Datasette plugin and ``govnews search`` point the count, facets and sort of a search at it
-(archive/search_facets.py).
+(archive/searching/facets.py).
 """
 
 from __future__ import annotations
