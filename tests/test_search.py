@@ -224,6 +224,7 @@ def test_facet_columns_replace_generated_ones_from_before(tmp_path):
     conn = sqlite3.connect(path)
     conn.execute("DROP TRIGGER articles_facets_ai")
     conn.execute("DROP TRIGGER articles_facets_au")
+    conn.execute("DROP TRIGGER articles_facets_derive_ai")
     conn.execute("DROP INDEX idx_articles_year_published")
     conn.execute("ALTER TABLE articles DROP COLUMN year")
     conn.execute("ALTER TABLE articles ADD COLUMN year TEXT GENERATED ALWAYS AS (substr(published, 1, 4)) VIRTUAL")

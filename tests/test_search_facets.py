@@ -154,7 +154,7 @@ def make_old_layout(path: Path) -> None:
     update = f"  UPDATE articles SET {browse._derive_sets(browse.FACET_COLUMNS, 'new')} WHERE rowid = new.rowid;\n"
     copy = (f"  INSERT OR REPLACE INTO article_facets(id, {cols}) SELECT rowid, {cols} FROM articles "
             "WHERE rowid = new.rowid;\n")
-    for name in ("articles_facets_ai", "articles_facets_au", "articles_facets_copy_au"):
+    for name in ("articles_facets_ai", "articles_facets_derive_ai", "articles_facets_au", "articles_facets_copy_au"):
         conn.execute(f"DROP TRIGGER IF EXISTS {name}")
     conn.execute("DROP TABLE article_facets")
     conn.execute(f"CREATE TABLE article_facets (id INTEGER PRIMARY KEY, {cols})")
@@ -183,13 +183,19 @@ def test_an_archive_from_before_gets_the_wider_narrow_table(tmp_path):
         assert "published TEXT" in sql and "url TEXT" in sql and "version INTEGER" in sql and "quality TEXT" in sql
         assert same_as_articles(conn)
         triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        assert {"articles_facets_ai", "articles_facets_au", "articles_facets_copy_au", "articles_facets_ad"} <= triggers
+        assert {"articles_facets_ai", "articles_facets_derive_ai", "articles_facets_au", "articles_facets_copy_au",
+                "articles_facets_ad"} <= triggers
         # Every writer keeps it right from now on: a re-fetch, a new date, a take-down, a delete, an insert.
         conn.execute("UPDATE articles SET fetched_at = '2026-01-01', version = 2 WHERE rowid % 2 = 0")
         conn.execute("UPDATE articles SET published = '2001-01-01', quality = 'no_date' WHERE rowid % 3 = 0")
         conn.execute("UPDATE articles SET gone_at = '2026-02-01' WHERE rowid % 5 = 0")
         conn.execute("DELETE FROM articles WHERE rowid % 7 = 0")
         archive.save_article(record("new", "新标题", "正文", published="2026-05-01"))
+        # A writer that gives the derived values itself (right or wrong) ends with them right.
+        conn.execute("INSERT INTO articles (url, site, title, body, published, year, month, gone) VALUES "
+                     "('given', 't', 'x', 'y', '2020-02-02', '2020', '2020-02', 0), "
+                     "('wrong', 't', 'x', 'y', '2021-03-03', '1999', NULL, 1)")
+        assert conn.execute("SELECT year, month, gone FROM articles WHERE url = 'wrong'").fetchone() == ("2021", "2021-03", 0)
         assert same_as_articles(conn)
         assert conn.execute("SELECT year, gone FROM article_facets WHERE id = 3").fetchone() == ("2001", 0)
         total, facets = search_facets.count_and_facets(conn, "政协")

@@ -48,6 +48,16 @@ def _derive_sets(facets: dict[str, tuple], alias: str) -> str:
     return ", ".join(f"{name} = {expr.format(r=alias)}" for name, (_, expr, _) in facets.items())
 
 
+TRIGGER_NAMES = ("articles_facets_ai", "articles_facets_derive_ai", "articles_facets_au", "articles_facets_copy_au",
+                 "articles_facets_ad")
+
+
+def _stale(facets: dict[str, tuple]) -> str:
+    """WHEN clause: a derived column of the new row is not what it derives from (a writer that gives the
+    values in its INSERT, computed alike, spares the row a second write)."""
+    return " OR ".join(f"new.{name} IS NOT ({expr.format(r='new')})" for name, (_, expr, _) in facets.items())
+
+
 def _facet_triggers(facets: dict[str, tuple], cols: list[str]) -> dict[str, str]:
     sets = _derive_sets(facets, "new")
     derived_from = ", ".join(sorted({src for _, _, src in facets.values()}))
@@ -58,16 +68,19 @@ def _facet_triggers(facets: dict[str, tuple], cols: list[str]) -> dict[str, str]
     values = ", ".join(facets[c][1].format(r="new") if c in facets else f"new.{c}" for c in cols)
     update = f"  UPDATE articles SET {sets} WHERE rowid = new.rowid;\n" if sets else ""
     copy = f"  INSERT OR REPLACE INTO {FACET_TABLE}(id, {names}) VALUES (new.rowid, {values});\n"
+    when = f" WHEN {_stale(facets)}" if sets else ""
     triggers = {
-        "articles_facets_ai": f"CREATE TRIGGER articles_facets_ai AFTER INSERT ON articles BEGIN\n{update}{copy}END",
+        "articles_facets_ai": f"CREATE TRIGGER articles_facets_ai AFTER INSERT ON articles BEGIN\n{copy}END",
         "articles_facets_copy_au": f"CREATE TRIGGER articles_facets_copy_au AFTER UPDATE OF {copied_from} ON articles "
                                    f"BEGIN\n{copy}END",
         "articles_facets_ad": f"CREATE TRIGGER articles_facets_ad AFTER DELETE ON articles BEGIN\n"
                               f"  DELETE FROM {FACET_TABLE} WHERE id = old.rowid;\nEND",
     }
     if sets:
-        triggers["articles_facets_au"] = (f"CREATE TRIGGER articles_facets_au AFTER UPDATE OF {derived_from} ON articles "
-                                          f"BEGIN\n{update}END")
+        triggers["articles_facets_derive_ai"] = (f"CREATE TRIGGER articles_facets_derive_ai AFTER INSERT ON articles"
+                                                 f"{when} BEGIN\n{update}END")
+        triggers["articles_facets_au"] = (f"CREATE TRIGGER articles_facets_au AFTER UPDATE OF {derived_from} ON articles"
+                                          f"{when} BEGIN\n{update}END")
     return triggers
 
 
@@ -79,6 +92,8 @@ def _add_facet_columns(db: sqlite_utils.Database, info: dict) -> tuple[dict, boo
     added = False
     for name, (typ, _, _) in facets.items():
         if info.get(name, (0,))[0] in (2, 3):  # a generated column from an earlier version of this code
+            for trigger in TRIGGER_NAMES:  # they name the column; made again afterwards
+                db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
             for idx, sql in indexes.items():
                 if sql and name in [c.strip() for c in sql.split("(", 1)[1].rstrip(")").split(",")]:
                     db.execute(f"DROP INDEX {idx}")
@@ -118,11 +133,11 @@ def ensure_browse_schema(db: sqlite_utils.Database) -> None:
                 db.execute("SELECT count(*), max(rowid) FROM articles").fetchone():
             recopy = True
         have = {r[0]: r[1] for r in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
+        # No trigger derived the values this way yet (a new archive, or another derivation): derive every row.
+        sets = _derive_sets(facets, "new")
+        rederive |= bool(facets) and not any(sets in (sql or "") for sql in have.values())
         for name, sql in _facet_triggers(facets, cols).items():
             if have.get(name) != sql:
-                # The derivation changed (or was never there): derive every row again, not only the copy.
-                sets = _derive_sets(facets, "new")
-                rederive |= bool(facets) and sets in sql and sets not in (have.get(name) or "")
                 db.execute(f"DROP TRIGGER IF EXISTS {name}")
                 db.execute(sql)
                 recopy = True
