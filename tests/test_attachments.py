@@ -153,6 +153,23 @@ def test_datasette_search_page_and_article_page(docs_archive, datasette_server):
     assert "<img src=x" not in html
 
 
+def test_search_facets_count_attachment_hits(docs_archive):
+    """The one-pass count and facets (CLI and Datasette) include the articles found through attachment text."""
+    from archive.searching import facets as search_facets
+    from tests.test_search_facets import datasette_pages
+
+    db = docs_archive["db"]
+    conn = sqlite3.connect(db)
+    for q in ("资", "专项资金", "绩效评价"):
+        total, facets = search_facets.count_and_facets(conn, q)
+        assert total == reference_count(conn, q)[0] > 0, q
+        assert sum(n for _, n in facets["site"]) == total
+    urls = ["/DB/articles.json?_shape=objects&_col=url&_search=" + urllib.parse.quote(q) for q in ("资", "专项资金")]
+    for q, (fast, slow, _, _) in zip(("资", "专项资金"), datasette_pages(db, urls), strict=True):
+        assert fast == slow and fast["filtered_table_rows_count"] == reference_count(conn, q)[0], q
+        assert sum(n for _, n in fast["facets"]["site"]) == fast["filtered_table_rows_count"]
+
+
 def test_ocr_recovers_the_scan(docs_archive):
     if why := ocr_missing():
         pytest.skip(f"OCR not available: {why}")
