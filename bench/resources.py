@@ -33,7 +33,9 @@ if str(REPO) not in sys.path:
 
 from bench.crawl import CLI, PY, _run, _stat, archive_bytes, scrapy_settings  # noqa: E402
 
-VARIANTS = {"none": {"GOVNEWS_MAX_RESOURCES": 0}, "images": {"GOVNEWS_PAGE_RESOURCES": False}, "all": {}}
+# Each variant's settings go on top of bench/crawl.py's scrapy_settings, which turns page resources off.
+VARIANTS = {"none": {"GOVNEWS_MAX_RESOURCES": 0}, "images": {"GOVNEWS_PAGE_RESOURCES": False},
+            "all": {"GOVNEWS_PAGE_RESOURCES": True}}
 
 
 def start_server(articles: int, sections: int, images: int, image_kb: int) -> tuple[subprocess.Popen, str]:
