@@ -8,9 +8,10 @@ same --paragraphs paragraphs of our own Chinese text (fixtures/sites/text.py): a
 font), DOCX, a Word 97 DOC, the same bytes as WPS, XLS (one paragraph a row), XLSX, OFD, and a one-page
 scan for OCR. Each file is extracted --repeat times as `govnews attachments extract` does it: in its own
 bounded worker process (archive.attachments.bounded.run_worker: a fresh Python, the parser's imports,
-the parse, catdoc/xls2csv/Tesseract where those read the format). It prints the median wall time per
-file, attachments/s (1 / that median, one file at a time: `--jobs 1`), and the parse alone in this
-process (archive.attachments.formats.extract, warmed up), which is the worker's start-up subtracted.
+the parse, antiword/Tesseract where those read the format). It prints the median wall time per file,
+attachments/s (1 / that median, one file at a time: `--jobs 1`), the CPU time per file (the worker and
+the programs it ran), and the parse alone in this process (archive.attachments.formats.extract, warmed
+up), which is the worker's start-up subtracted.
 The scan row needs Tesseract with chi_sim (skipped without it).
 
 Index growth: --index-docs attachment texts of about --index-chars characters each (bench/search.py's
@@ -25,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
 import sqlite3
 import statistics
 import sys
@@ -76,6 +79,12 @@ def build(kind: str, paras: list[str]) -> bytes:
     raise ValueError(kind)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its reaped children (workers and the programs they ran)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def throughput(workdir: Path, n_paragraphs: int, repeat: int) -> list[dict]:
     from archive.attachments.cli import ocr_available
 
@@ -90,11 +99,12 @@ def throughput(workdir: Path, n_paragraphs: int, repeat: int) -> list[dict]:
         path = workdir / f"file-{fmt}-{kind}.{'doc' if fmt == 'wps' else fmt}"
         path.write_bytes(build(kind, paras))
         limits = Limits(ocr=ocr)
-        walls, result = [], None
+        walls, cpus, result = [], [], None
         for _ in range(repeat):
-            start = time.monotonic()
+            start, cpu = time.monotonic(), cpu_seconds()
             result = run_worker(path, fmt, limits)
             walls.append(time.monotonic() - start)
+            cpus.append(cpu_seconds() - cpu)
         if result is None or not formats.letters(result.text):
             raise SystemExit(f"bench/attachments.py: {label}: no text extracted ({result.errors if result else ''})")
         formats.extract(path, fmt, ocr)  # warm-up: imports, caches
@@ -107,6 +117,7 @@ def throughput(workdir: Path, n_paragraphs: int, repeat: int) -> list[dict]:
         rows.append({"format": label, "method": result.method, "extractor": result.extractor,
                      "file_kb": path.stat().st_size / 1024, "pages": result.pages, "characters": len(result.text),
                      "worker_ms": 1000 * wall, "per_s": 1 / wall if wall else 0.0,
+                     "worker_cpu_ms": 1000 * statistics.median(cpus),
                      "parse_ms": 1000 * statistics.median(parses)})
     return rows
 
@@ -159,13 +170,14 @@ def report(rows: list[dict], growth: dict, repeat: int, n_paragraphs: int) -> st
     out = [f"Extraction, one bounded worker process per file (medians of {repeat}; {n_paragraphs} paragraphs of "
            "text, the scan one page):", "",
            "| format | method | extractor | file KB | pages | characters | ms per file (worker) | attachments/s "
-           "| ms parse alone |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+           "| CPU ms per file | ms parse alone |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if "skipped" in r:
-            out.append(f"| {r['format']} | skipped: {r['skipped']} | | | | | | | |")
+            out.append(f"| {r['format']} | skipped: {r['skipped']} | | | | | | | | |")
             continue
         out.append(f"| {r['format']} | {r['method']} | {r['extractor']} | {r['file_kb']:.1f} | {r['pages'] or '-'} | "
-                   f"{r['characters']:,} | {r['worker_ms']:.0f} | {r['per_s']:.1f} | {r['parse_ms']:.0f} |")
+                   f"{r['characters']:,} | {r['worker_ms']:.0f} | {r['per_s']:.1f} | {r['worker_cpu_ms']:.0f} | "
+                   f"{r['parse_ms']:.0f} |")
     out.append("")
     if "skipped" in growth:
         out.append(f"Index growth: skipped ({growth['skipped']})")
@@ -195,6 +207,7 @@ def main() -> None:
         raise SystemExit("bench/attachments.py: no CJK font for the PDF builder (Debian: fonts-wqy-microhei)")
     workdir = a.workdir or Path(tempfile.mkdtemp(prefix="govnews-bench-attachments-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract in this process as in the worker: one thread
     rows = throughput(workdir, a.paragraphs, a.repeat)
     growth = index_growth(workdir, a.index_docs, a.index_chars)
     if a.json:

@@ -57,7 +57,7 @@ def fresh(db: Path) -> None:
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    for what in ("warc", "logs"):  # its raw captures and run logs go with it
+    for what in ("warc", "logs", "replay"):  # its raw captures, run logs and replay index go with it
         shutil.rmtree(data_dir(db, what), ignore_errors=True)
 
 
