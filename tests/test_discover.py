@@ -55,6 +55,16 @@ def sections_of(path_or_name: str, base_url: str) -> dict[str, tuple]:
     return {s.name: (canonical_url(s.url), s.listing, s.render) for s in site.sections}
 
 
+def load_text(name: str) -> str:
+    from crawler.sites import site_path
+
+    return site_path(name).read_text(encoding="utf-8")
+
+
+def blocks(text: str) -> set[tuple[str, str, str]]:
+    return set(re.findall(r'^\[\[sections\]\]\n(# found: .*)\nname = "(.*)"\nurl = "(.*)"$', text, re.M))
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_discover_writes_the_hand_written_definition(portals, tmp_path, name):
     site = portals.sites[name]
@@ -72,6 +82,8 @@ def test_discover_writes_the_hand_written_definition(portals, tmp_path, name):
         stated = STATED[name][section]
         assert f" · {stated or 'no stated total'} · " in line, line
         assert lines[section]["browser"] == (mechanism == "js-shell"), line
+    # Section by section (evidence line, name, URL), what we wrote by hand; in any order.
+    assert blocks(text) == blocks(load_text(name))
     # The pages that are not sections are named with the reason.
     assert "# Looked at, not sections:" in text and "gathers the lists of" in text
 
@@ -207,3 +219,70 @@ def test_portal_second_version_is_switchable_at_run_time():
         assert 'class="zw"' in page and "发布时间" not in page
         site.switch(1)
         assert probe(base + gone[0])["status"] == 200 and "通知公示" not in urllib.request.urlopen(base + "/xwzx/").read().decode("gbk")
+
+
+@pytest.fixture
+def trs_portal():
+    site = portal_sites()[1]
+    with FixtureServer([site], host="127.0.0.5"):
+        yield site
+
+
+def check(site, *args: str) -> tuple[int, str, str]:
+    return run_discover("--check", "--site", *(args or (site.name,)), "--base-url", site.base_url)
+
+
+def test_check_of_an_unchanged_site(trs_portal):
+    code, out, err = check(trs_portal)
+    assert code == 0, out + err
+    assert out.splitlines()[0].startswith("fixture-portal-trs: no change (4 sections defined, 4 found, ")
+    assert "unchanged 工作动态, 通知公告, 政策文件, 人事信息" in out
+
+
+def test_check_reports_exactly_the_second_versions_changes(trs_portal):
+    trs_portal.switch(2)
+    code, out, err = check(trs_portal)
+    assert code == 3, out + err
+    assert out.splitlines()[0].startswith("fixture-portal-trs: 1 renamed, 1 new, 1 emptied (4 sections defined, 5 found")
+    changes = [line for line in out.splitlines() if re.match(r"  (renamed|new|vanished|emptied|browser|unlinked) ", line)]
+    assert changes == [
+        "  renamed   通知公告 -> 通知公示  /xwzx/tzgg/",
+        "  new       媒体关注  /xwzx/mtgz/  trs-createPageHTML · 9 items on page 1 · 共9条/共1页 · plain HTTP",
+        "  emptied   人事信息  /zwgk/rsxx/  0 items on page 1 (the definition says 7)",
+    ]
+    # The new section, ready to paste.
+    assert re.search(r'\[\[sections\]\]\n# found: menu "媒体关注" on /xwzx/\S* · trs-createPageHTML .*\nname = "媒体关注"\n'
+                     r'url = "/xwzx/mtgz/"', out)
+
+
+def test_check_tells_vanished_from_unlinked_and_moved(trs_portal, tmp_path):
+    text = load_text(trs_portal.name).replace('url = "/xwzx/gzdt/"', 'url = "/xwzx/gzdt_old/"')
+    text += '\n[[sections]]\nname = "机构职能"\nurl = "/jgzn/"\n\n[[sections]]\nname = "工作动态第二页"\nurl = "/xwzx/gzdt/index_1.html"\n'
+    path = tmp_path / "trs-old.toml"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = check(trs_portal, str(path))
+    assert code == 3, out + err
+    assert "  renamed   工作动态: /xwzx/gzdt_old/ -> /xwzx/gzdt/ (same name, new URL)" in out
+    assert "  vanished  机构职能  /jgzn/  (HTTP 404)" in out
+    assert re.search(r"  unlinked  工作动态第二页  /xwzx/gzdt/index_1.html  .*\(15 items on page 1\)", out)
+    assert "  new " not in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--check", "--site", "no-such-site"], "no site definition 'no-such-site'"),
+    (["--check", "--site", "fixture-portal-trs"], "pass --base-url"),
+])
+def test_check_usage_errors(args, message):
+    code, _, err = run_discover(*args)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_every_real_and_portal_definition_has_an_evidence_line_per_section():
+    from crawler.sites import site_names
+
+    names_ = site_names(fixtures=False) + sorted(EXPECTED)
+    for name in names_:
+        text = load_text(name)
+        sections = text.count("[[sections]]")
+        lines = re.findall(r"^\[\[sections\]\]\n# (?:evidence|found): \S.*$", text, re.M)
+        assert sections and len(lines) == sections, name

@@ -22,11 +22,13 @@ def _fail(message: str, code: int) -> None:
 @click.option("--check", is_flag=True, help="Compare with an existing definition (--site) instead of writing one.")
 @click.option("--site", "site_name", metavar="NAME", help="With --check: the definition (a name or a .toml path).")
 @click.option("--base-url", help="With --check of a fixture site: its base URL (`govnews fixtures serve`).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --check: also record the changes as health flags in this archive (crawl_health).")
 @click.option("--max-pages", default=80, show_default=True, type=click.IntRange(min=1), help="Fetch at most N pages.")
 @click.option("--delay", default=1.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds between requests to a real host (loopback fixtures: none).")
 def discover(url: str | None, out: Path | None, name: str | None, check: bool, site_name: str | None,
-             base_url: str | None, max_pages: int, delay: float) -> None:
+             base_url: str | None, db: Path | None, max_pages: int, delay: float) -> None:
     """Find the news and 政务公开 sections of the site at URL (its home page or any column page) and write
     a site definition with one evidence line per section; or, with --check --site NAME, report the
     sections that are new, renamed or vanished since that definition was written.
@@ -48,7 +50,7 @@ def discover(url: str | None, out: Path | None, name: str | None, check: bool, s
             _fail("--check needs --site NAME (or a .toml path)", EXIT_USAGE)
         from crawler.discover.check import run_check
 
-        raise SystemExit(run_check(site_name, base_url, fetcher, click.echo))
+        raise SystemExit(run_check(site_name, base_url, fetcher, click.echo, db))
     if not url:
         _fail("give the URL of the site's home page or of a column page", EXIT_USAGE)
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
