@@ -121,15 +121,16 @@ def lines(report: Report) -> list[str]:
     return out
 
 
-def _record(db: Path, report: Report) -> None:
-    """Write the changes as health flags (archive.health, when this checkout has it)."""
+def _record(db: Path, report: Report) -> str:
+    """Write the changes as health flags (archive.health's crawl_health table); a line saying so."""
     try:
         from archive.health import record_discovery
     except ImportError:
-        return
-    record_discovery(db, report.site, added=[{"name": f.name, "url": f.url} for f in report.new],
+        return f"govnews discover: --db {db}: this version has no crawl_health table; nothing recorded"
+    flags = record_discovery(db, report.site, added=[{"name": f.name, "url": f.url} for f in report.new],
                      vanished=[{"name": v["name"], "url": v["url"]} for v in report.vanished],
                      renamed=[{"from": r["from"], "to": r["to"], "url": r.get("new_url") or r["url"]} for r in report.renamed])
+    return f"{len(flags)} health flags recorded in {db} (crawl_health)"
 
 
 def run_check(name_or_path: str, base_url: str | None, fetcher: Fetcher, echo: Callable[..., None],
@@ -156,5 +157,5 @@ def run_check(name_or_path: str, base_url: str | None, fetcher: Fetcher, echo: C
     for line in lines(report):
         echo(line)
     if db is not None and report.changed:
-        _record(db, report)
+        echo(_record(db, report), err=True)
     return EXIT_CHANGED if report.changed else EXIT_OK
