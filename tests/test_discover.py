@@ -286,3 +286,18 @@ def test_every_real_and_portal_definition_has_an_evidence_line_per_section():
         sections = text.count("[[sections]]")
         lines = re.findall(r"^\[\[sections\]\]\n# (?:evidence|found): \S.*$", text, re.M)
         assert sections and len(lines) == sections, name
+
+
+def test_a_column_page_nothing_links_is_its_own_section(tmp_path):
+    """fixture-static's list pages are linked from no menu: the start page itself is the candidate."""
+    from fixtures.sites.walks import StaticPagerSite
+
+    site = StaticPagerSite()
+    with FixtureServer([site], host="127.0.0.6"):
+        out = tmp_path / "static.toml"
+        code, _, err = run_discover(site.base_url + "gzdt/index.htm", "--out", str(out))
+        assert code == 0, err
+        text = out.read_text(encoding="utf-8")
+        assert blocks(text) == {('# found: start page "工作动态" on /gzdt/index.htm · static-pager · 12 items on page 1 · '
+                                 '共30条/共3页 · plain HTTP', "工作动态", "/gzdt/index.htm")}
+        assert "#   信息公开 /xxgk/: HTTP 404" in text

@@ -16,6 +16,8 @@ The result becomes a site TOML (crawler.discover.output) with one evidence line 
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -64,6 +66,7 @@ class Discovery:
     found: list[Found]
     pages: int  # requests made
     note: str | None = None  # e.g. the page budget ran out
+    elsewhere: list[Link] = field(default_factory=list)  # news-like links to other hosts (not followed)
 
     @property
     def sections(self) -> list[Found]:
@@ -79,14 +82,16 @@ def _same_site(a: str, b: str) -> bool:
     return urlsplit(a).netloc.lower() == urlsplit(b).netloc.lower()
 
 
-def _title(page: Page) -> str:
-    import re
-
+def _title(page: Page, best: bool = True) -> str:
+    """The site's name from a page's <title> (best: the segment naming a 政府, else the longest), or the
+    title's first segment (a column page's own name)."""
     text, _ = decode_html(page.body, page.headers)
     m = re.search(r"<title[^>]*>(.*?)</title>", text, re.S | re.I)
-    title = re.sub(r"\s+", " ", m.group(1)).strip() if m else ""
+    title = html.unescape(re.sub(r"\s+", " ", m.group(1))).strip() if m else ""
     parts = [p.strip() for p in re.split(r"[-_|—·]+", title) if p.strip()]
-    return max(parts, key=lambda p: ("人民政府" in p or "政府" in p, len(p))) if parts else ""
+    if not parts:
+        return ""
+    return max(parts, key=lambda p: ("政府" in p, len(p))) if best else parts[0]
 
 
 class _Run:
@@ -95,6 +100,7 @@ class _Run:
         self.found: dict[str, Found] = {}
         self.read: set[str] = set()
         self.queue: list[tuple[str, int]] = []
+        self.elsewhere: dict[str, Link] = {}  # news-like links to other hosts: named, not followed
 
     def page(self, url: str) -> Page:
         return self.fetcher.get(url)
@@ -113,6 +119,8 @@ class _Run:
 
     def consider(self, link: Link, depth: int) -> None:
         if not _same_site(link.url, self.start):
+            if names.kind(link.text) and urlsplit(link.url).scheme in ("http", "https"):
+                self.elsewhere.setdefault(canonical_url(link.url), link)
             return
         if link.text in HOME_WORDS and depth < MAX_DEPTH:
             self.queue.append((link.url, depth))  # the home page: read like the start page
@@ -122,8 +130,12 @@ class _Run:
             return
         key = canonical_url(link.url)
         if key in self.found:
-            if link.text != self.found[key].name and link.text not in self.found[key].also:
-                self.found[key].also.append(link.text)
+            f = self.found[key]
+            if f.kind == "hub" and kind == "section":  # 新闻中心 -> its first column: the column's own name wins
+                f.also.append(f.name)
+                f.name, f.how, f.on, f.kind = link.text, link.how, link.on, kind
+            elif link.text != f.name and link.text not in f.also:
+                f.also.append(link.text)
             return
         self.found[key] = Found(link.text, link.url, link.how, link.on, kind)
         if depth + 1 <= MAX_DEPTH:
@@ -151,6 +163,11 @@ class _Run:
         while self.queue:
             url, depth = self.queue.pop(0)
             self.read_page(url, depth)
+        key = canonical_url(self.start)
+        if key not in self.found:  # a column page nothing links: itself a candidate, named by its <title>
+            page = self.page(self.start)
+            name = (_title(page, best=False) if page.body else "") or urlsplit(self.start).path.strip("/") or "/"
+            self.found[key] = Found(name, self.start, "start page", self.start, "section")
         for f in self.found.values():
             self.probe(f)
 
@@ -217,4 +234,4 @@ def discover(start: str, fetcher: Fetcher | None = None, seeds: tuple[str, ...] 
     start_page = fetcher.get(start) if start in fetcher._cache else None
     home = fetcher._cache.get(root) or start_page
     title = _title(home) if home and home.body else ""
-    return Discovery(start, title, found, len(fetcher.fetched), note)
+    return Discovery(start, title, found, len(fetcher.fetched), note, list(run.elsewhere.values()))

@@ -24,7 +24,7 @@ def _fail(message: str, code: int) -> None:
 @click.option("--base-url", help="With --check of a fixture site: its base URL (`govnews fixtures serve`).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
               help="With --check: also record the changes as health flags in this archive (crawl_health).")
-@click.option("--max-pages", default=80, show_default=True, type=click.IntRange(min=1), help="Fetch at most N pages.")
+@click.option("--max-pages", default=120, show_default=True, type=click.IntRange(min=1), help="Fetch at most N pages.")
 @click.option("--delay", default=1.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds between requests to a real host (loopback fixtures: none).")
 def discover(url: str | None, out: Path | None, name: str | None, check: bool, site_name: str | None,

@@ -35,7 +35,7 @@ class Page:
 
 @dataclass
 class Fetcher:
-    max_pages: int = 80
+    max_pages: int = 120
     delay: float = 1.0  # seconds between requests to a real host
     timeout: float = 30
     fetched: list[str] = field(default_factory=list)

@@ -60,6 +60,8 @@ def column_family(url: str) -> str | None:
 
 def _anchor_text(a: etree._Element) -> str:
     text = norm_space(a.text_content()) or norm_space(a.get("title") or "")
+    if not text:  # an image link: its alt text
+        text = next((norm_space(img.get("alt") or "") for img in a.iter("img") if (img.get("alt") or "").strip()), "")
     return text.strip("·•-—>»› ")
 
 

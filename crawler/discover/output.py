@@ -46,7 +46,7 @@ def browser_phrase(f: Found) -> str:
 
 
 def evidence_line(f: Found) -> str:
-    how = f'{f.how} "{f.name}"' if f.how in ("menu", "目录", "breadcrumb", "box") else f"{f.how} link \"{f.name}\""
+    how = f'{f.how} "{f.name}"' if f.how in ("menu", "目录", "breadcrumb", "box", "start page") else f"{f.how} link \"{f.name}\""
     return (f"# found: {how} on {relative(f.on)} · {f.mechanism} · {len(f.items)} items on page 1 · "
             f"{describe_total(f.stated)} · {browser_phrase(f)}")
 
@@ -83,6 +83,9 @@ def render(d: Discovery, name: str | None = None, command: str | None = None) ->
     if others:
         lines += ["", "# Looked at, not sections:"]
         lines += [f"#   {f.name} {relative(f.url)}: {f.verdict}" for f in others[:40]]
+    if d.elsewhere:
+        lines += ["", "# On other hosts (not followed; a site of its own, or add the host to allowed_hosts):"]
+        lines += [f"#   {link.text} {link.url}" for link in d.elsewhere[:20]]
     if not d.sections:
         lines += ["", "# No section found: give a column page as the start URL, or write [[sections]] by hand."]
     return "\n".join(lines) + "\n"
