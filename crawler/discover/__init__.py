@@ -188,6 +188,8 @@ def _judge(found: list[Found]) -> None:
             f.verdict = "section" if f.mechanism != "none" else "no list on the page"
         elif f.mechanism == "none" and not f.stated:
             others = [g for g in found if g is not f and mine & item_sets[id(g)]]
+            # Other pages of boxes (the home page, another hub) say less than the lists themselves.
+            others = [g for g in others if g.mechanism != "none" or len(item_sets[id(g)]) < len(mine)] or others
             bigger = [g for g in others if len(item_sets[id(g)]) > len(mine) and len(mine & item_sets[id(g)]) >= 0.8 * len(mine)]
             if len(others) >= 2 or bigger:
                 names_ = ", ".join(g.name for g in (bigger or others)[:3])
