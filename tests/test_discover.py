@@ -135,6 +135,7 @@ def test_a_discovered_definition_crawls(portals, tmp_path):
     ([], 2, "give the URL"),
     (["ftp://example.gov.cn/"], 2, "not an http(s) URL"),
     (["--check"], 2, "--check needs --site"),
+    (["http://127.0.0.1:9/", "--out", "/nonexistent-dir/x.toml"], 2, "no directory /nonexistent-dir"),
 ])
 def test_discover_usage_errors(args, code, message):
     got, _, err = run_discover(*args)
@@ -301,3 +302,43 @@ def test_a_column_page_nothing_links_is_its_own_section(tmp_path):
         assert blocks(text) == {('# found: start page "工作动态" on /gzdt/index.htm · static-pager · 12 items on page 1 · '
                                  '共30条/共3页 · plain HTTP', "工作动态", "/gzdt/index.htm")}
         assert "#   信息公开 /xxgk/: HTTP 404" in text
+
+
+def _saved_site(name: str, pages: dict[str, str]):
+    """A site serving saved real pages (../shared/realpages, read in place) at their own paths."""
+    from fixtures.server import FixtureSite, Reply
+
+    shared = shared_dir()
+    if shared is None:
+        pytest.skip("../shared/realpages is absent")
+
+    class Saved(FixtureSite):
+        def build(self, base_url: str) -> None:
+            for path, file in pages.items():
+                self.pages[path] = Reply((shared / "realpages" / "pages" / file).read_bytes(), 200,
+                                         [("Content-Type", "text/html; charset=utf-8")])
+
+    site = Saved()
+    site.name = name
+    return site
+
+
+@pytest.mark.parametrize("name, path, file, want", [
+    # A legacy static column page: itself the section; its menu's siblings are candidates (not served here).
+    ("scio", "/37234/index.htm", "www.scio.gov.cn/list_37234_index.html",
+     ["  国新要闻\t/37234/index.htm\tstatic-pager\t24 items\t共775条/共33页\tplain HTTP"]),
+    # A new-generation Hanweb column page drawn by script: a section that needs a browser.
+    ("sthjt", "/jxssthjt/col/col42150/index.html", "sthjt.jiangxi.gov.cn/col42150_index.html",
+     ["  政策法规解读\t/jxssthjt/col/col42150/index.html\thanweb-querylist\t0 items\tno stated total\t"
+      "needs a browser (JavaScript shell (handlebars template))"]),
+    # An article page is no section (its breadcrumb links another host here).
+    ("jiangxi", "/art/2020/2/26/art_4975_1510362.html", "www.jiangxi.gov.cn/art_4975_1510362.html", []),
+])
+def test_discover_on_saved_real_column_pages(name, path, file, want):
+    site = _saved_site(name, {path: file})
+    with FixtureServer([site], host="127.0.0.7"):
+        code, out, err = run_discover(site.base_url.rstrip("/") + path)
+    assert [line for line in err.splitlines() if line.startswith("  ")] == want, err
+    assert code == (0 if want else 1)
+    if name == "scio":
+        assert "#   国新图闻 /37232/index.htm: HTTP 404" in out and "#   新闻发布 /xwfbh/index.htm: HTTP 404" in out

@@ -27,7 +27,7 @@ from crawler.urls import canonical_url
 
 from . import names
 from .fetch import BudgetSpent, Fetcher, Page
-from .links import Link, harvest
+from .links import ARTICLE_FORM, Link, harvest
 
 __all__ = ["Discovery", "Found", "discover"]
 
@@ -164,7 +164,8 @@ class _Run:
             url, depth = self.queue.pop(0)
             self.read_page(url, depth)
         key = canonical_url(self.start)
-        if key not in self.found:  # a column page nothing links: itself a candidate, named by its <title>
+        if key not in self.found and not ARTICLE_FORM.search(urlsplit(self.start).path):
+            # A column page nothing links: itself a candidate, named by its <title> (an article is none).
             page = self.page(self.start)
             name = (_title(page, best=False) if page.body else "") or urlsplit(self.start).path.strip("/") or "/"
             self.found[key] = Found(name, self.start, "start page", self.start, "section")

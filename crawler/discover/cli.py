@@ -55,6 +55,8 @@ def discover(url: str | None, out: Path | None, name: str | None, check: bool, s
         _fail("give the URL of the site's home page or of a column page", EXIT_USAGE)
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
         _fail(f"{url!r} is not an http(s) URL", EXIT_USAGE)
+    if out and not out.parent.is_dir():
+        _fail(f"--out {out}: no directory {out.parent}", EXIT_USAGE)
     found = run_discover(url, fetcher)
     start = fetcher._cache.get(url)
     if start is None or start.status is None:
@@ -63,7 +65,10 @@ def discover(url: str | None, out: Path | None, name: str | None, check: bool, s
 
     text = render(found, name)
     if out:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as e:
+            _fail(f"--out {out}: {e.strerror or e}", EXIT_USAGE)
     else:
         click.echo(text, nl=False)
     click.echo(summary(found), err=True)
