@@ -269,6 +269,15 @@ def test_check_tells_vanished_from_unlinked_and_moved(trs_portal, tmp_path):
     assert "  new " not in out
 
 
+def test_check_leaves_out_ignored_sections(trs_portal, tmp_path):
+    path = tmp_path / "trs.toml"
+    path.write_text(load_text(trs_portal.name) + "\n# ignore: /xwzx/mtgz/\n", encoding="utf-8")
+    trs_portal.switch(2)
+    code, out, _ = check(trs_portal, str(path))
+    assert code == 3 and out.splitlines()[0].startswith("fixture-portal-trs: 1 renamed, 1 emptied (")
+    assert "媒体关注" not in out
+
+
 @pytest.mark.parametrize("args, message", [
     (["--check", "--site", "no-such-site"], "no site definition 'no-such-site'"),
     (["--check", "--site", "fixture-portal-trs"], "pass --base-url"),

@@ -4,7 +4,8 @@ Discovery reads the site's home page and every defined section's page (their men
 then compares by listing URL first and by name second:
 
 - renamed:  a defined URL is now linked under another name, or a defined name now links another URL;
-- new:      a section discovery finds that the definition does not have;
+- new:      a section discovery finds that the definition does not have (nor names in an
+            `# ignore: /path/` line: a section left out on purpose);
 - vanished: a defined section no page links any more and whose own URL no longer answers with a list
             (one that still answers is reported as unlinked, not as a change);
 - emptied:  a defined section whose page 1 now lists nothing where its evidence line said N items;
@@ -15,9 +16,11 @@ Any of these is a change: exit 3 (the code `govnews crawl` uses for health flags
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin
 
 from crawler.listing import extract_listing
 from crawler.urls import canonical_url
@@ -27,6 +30,8 @@ from .fetch import Fetcher
 from .output import browser_phrase, describe_total, evidence, evidence_line, relative
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_CHANGED = 0, 1, 2, 3
+# "# ignore: /path/" in a definition: a section discovery finds that the site is not meant to archive.
+IGNORE = re.compile(r"^#\s*ignore:\s*(\S+)", re.M)
 
 
 @dataclass
@@ -94,7 +99,8 @@ def compare(site, text: str, d: Discovery, fetcher: Fetcher) -> Report:
             report.browser.append({"name": s.name, "url": s.url, "why": f.shell})
         else:
             report.unchanged.append(s.name)
-    report.new = [f for f in d.sections if canonical_url(f.url) not in taken and canonical_url(f.url) not in defined_urls]
+    ignored = {canonical_url(urljoin(site.base_url, u)) for u in IGNORE.findall(text)}
+    report.new = [f for f in d.sections if canonical_url(f.url) not in taken | defined_urls | ignored]
     return report
 
 
