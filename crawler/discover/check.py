@@ -23,13 +23,14 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from crawler.listing import extract_listing
+from crawler.run import EXIT_HEALTH as EXIT_CHANGED  # 3: the code `govnews crawl` gives its health flags
 from crawler.urls import canonical_url
 
 from . import Discovery, Found, discover
 from .fetch import Fetcher
 from .output import browser_phrase, describe_total, evidence, evidence_line, relative
 
-EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_CHANGED = 0, 1, 2, 3
+EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 2
 # "# ignore: /path/" in a definition: a section discovery finds that the site is not meant to archive.
 IGNORE = re.compile(r"^#\s*ignore:\s*(\S+)", re.M)
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import click
 
-EXIT_OK, EXIT_USAGE, EXIT_CHANGED, EXIT_UNREACHABLE = 0, 2, 3, 1
+EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 2
 
 
 def _fail(message: str, code: int) -> None:
