@@ -27,23 +27,31 @@ def warc() -> None:
 @click.option("--db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Verify this archive's WARC directory and every capture pointer stored in it.")
 @click.option("--warc-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The archive's WARC directory [default: <db stem>-warc/].")
+              help="The archive's WARC directory [default: <db stem>-warc/]; after a distributed crawl, the "
+                   "directory the workers' files were gathered in.")
 def warc_verify(paths: tuple[Path, ...], db: Path | None, warc_dir: Path | None) -> None:
     """Read every record of the WARC files, checking digests (and, with --db, the archive's pointers).
 
-    A torn last record (a crawl killed mid-write) is reported and skipped, not an error. Exit 0 when
-    everything checks out, 1 on a digest mismatch, corruption or a pointer to nothing.
+    A torn last record (a crawl killed mid-write) is reported and skipped, not an error. With --db, a
+    WARC file the archive points into that is not in the WARC directory (a distributed crawl's workers
+    write on their own disks) is named once, with where it was written (captures.warc_dir, host:dir)
+    and how to gather it. The last line says `ok` or `N problems`.
+
+    \b
+    Exit codes:
+      0  everything checks out
+      1  a problem: a digest mismatch, corruption, a pointer to nothing, a missing WARC file
+      2  usage: neither WARC files nor --db given
     """
     from archive.store import data_dir
-    from archive.warc import verify, verify_pointers, warc_files
+    from archive.warc import verify, warc_files
 
-    files = list(paths)
-    if db is not None:
-        files += warc_files(warc_dir or data_dir(db, "warc"))
-    if not files:
+    if not paths and db is None:
         raise click.UsageError("give WARC files, or --db ARCHIVE")
+    directory = warc_dir or (data_dir(db, "warc") if db is not None else None)
+    files = list(paths) + (warc_files(directory) if db is not None else [])
     reports = verify(files)
-    bad = 0
+    problems = 0
     for r in reports:
         note = f"{r.path.name}: {len(r.records)} records"
         if r.torn_at is not None:
@@ -51,14 +59,29 @@ def warc_verify(paths: tuple[Path, ...], db: Path | None, warc_dir: Path | None)
         click.echo(note + ("" if r.ok else f", {len(r.problems)} problems"))
         for p in r.problems:
             click.echo(f"  {p}")
-        bad += not r.ok
+        problems += len(r.problems)
     if db is not None:
-        problems = verify_pointers(db, reports)
-        click.echo(f"{db.name}: {'every capture pointer resolves' if not problems else f'{len(problems)} bad pointers'}")
-        for p in problems[:50]:
-            click.echo(f"  {p}")
-        bad += bool(problems)
-    raise SystemExit(1 if bad else 0)
+        problems += _verify_archive(db, directory, reports)
+    records = sum(len(r.records) for r in reports)
+    click.echo(f"{problems} problem{'s' if problems != 1 else ''}" if problems else
+               f"ok: {len(reports)} WARC files, {records} records")
+    raise SystemExit(1 if problems else 0)
+
+
+def _verify_archive(db: Path, directory: Path, reports: list) -> int:
+    """The archive's side of `warc verify`: missing files (each once), then pointers; the problems found."""
+    from archive.gather import describe, missing_files
+    from archive.warc import verify_pointers
+
+    missing = missing_files(db, {r.path.name for r in reports})
+    if missing:
+        click.echo(f"{db.name}: " + "\n".join(describe(missing, directory.resolve(), db)))
+    bad = verify_pointers(db, reports, missing={m.name for m in missing})
+    other = " other" if missing else ""
+    click.echo(f"{db.name}: {f'every{other} capture pointer resolves' if not bad else f'{len(bad)} bad pointers'}")
+    for p in bad[:50]:
+        click.echo(f"  {p}")
+    return len(missing) + len(bad)
 
 
 @cli.group(invoke_without_command=True)
@@ -115,7 +138,12 @@ def export(ctx: click.Context, db: Path | None, fmt: str, site: str | None, sect
 @click.option("--warc-dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--title", help="Title in datapackage.json.")
 def export_wacz_cmd(db: Path, out: Path, run_id: int | None, warc_dir: Path | None, title: str | None) -> None:
-    """Package the WARC captures as WACZ (pages.jsonl, CDXJ index, datapackage with sha256)."""
+    """Package the WARC captures as WACZ (pages.jsonl, CDXJ index, datapackage with sha256).
+
+    \b
+    Exit codes: 2 when WARC files the archive points into are not in --warc-dir (each named, with where
+    it was written: gather them first, docs/distributed.md) or there are none.
+    """
     from archive.wacz import export_wacz
 
     try:

@@ -1,7 +1,9 @@
-"""The archive: SQLite schema and every write, through sqlite-utils.
+"""The archive: SQLite schema (through sqlite-utils) and every write.
 
-One row per canonical article URL, upserted idempotently; each write is one transaction, so a crawl
-killed at any moment leaves every committed row intact (WAL mode, synchronous=NORMAL).
+One row per canonical article URL, upserted idempotently; each write is one transaction (or, inside
+the crawl writer's batch, one savepoint), so a crawl killed at any moment leaves every committed row
+intact (WAL mode, synchronous=NORMAL). The crawl's save path (articles, listings, captures) is plain
+prepared SQL in archive.rows; the rest goes through sqlite-utils.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlite_utils
 
-from archive import search
+from archive import rows, search
 from archive.attachments import store as attachment_text
+from archive.rows import ARTICLE_COLUMNS, CAPTURE_COLUMNS, XXGK_VERSION_COLUMNS, utcnow
 
 SCHEMA_VERSION = 2
 
@@ -27,27 +29,6 @@ def data_dir(db: str | os.PathLike, what: str) -> Path:
     return db.with_name(f"{db.stem}-{what}")
 
 
-def utcnow() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-
-
-ARTICLE_COLUMNS = {
-    "url": str, "site": str, "sections": str, "breadcrumb": str, "title": str, "published": str,
-    "source": str, "author": str, "body": str, "written_date": str, "index_no": str, "doc_no": str,
-    "issuer": str, "topic": str, "xxgk": str, "images": str, "list_title": str, "list_date": str,
-    "content_hash": str, "encoding": str, "http_status": int, "fetched_at": str, "first_seen": str,
-    # extraction quality: "ok" or the flags ("no_date,site_title"), and where each field came from (JSON)
-    "quality": str, "field_sources": str,
-    "last_seen": str, "run_id": int,
-    # incremental crawling, versions and deletions (see README "Running from cron")
-    "version": int, "etag": str, "last_modified": str, "last_status": int, "checked_at": str,
-    "missing_count": int, "missing_run": int, "gone_at": str, "unlisted_at": str,
-    # how the newest fetch was made: "http" (Scrapy) or "browser" (rendered by Chromium, docs/browser.md)
-    "fetched_by": str,
-    # the raw capture of the newest fetch
-    "warc_file": str, "warc_offset": int, "warc_length": int, "payload_digest": str,
-}
-CAPTURE_COLUMNS = {"warc_file": str, "warc_offset": int, "warc_length": int, "payload_digest": str}
 VERSION_COLUMNS = {
     "id": int, "article_url": str, "version": int, "run_id": int, "fetched_at": str, "content_hash": str,
     "title": str, "published": str, "source": str, "author": str, "body": str, "attachments": str,
@@ -55,7 +36,6 @@ VERSION_COLUMNS = {
     # the 政府信息公开 fields (written_date … topic come from the xxgk table)
     "xxgk": str, "written_date": str, "index_no": str, "doc_no": str, "issuer": str, "topic": str,
 }
-XXGK_VERSION_COLUMNS = ("xxgk", "written_date", "index_no", "doc_no", "issuer", "topic")
 # Columns added to the foundation's tables after they first shipped: added to old archives on open.
 ADDED_COLUMNS = {
     "articles": {k: v for k, v in ARTICLE_COLUMNS.items() if k in (
@@ -65,27 +45,12 @@ ADDED_COLUMNS = {
     "article_sections": {"last_listed_run": int, "unlisted_at": str},
     "attachments": {"mime": str, "size": int, "sha256": str, "status": str, "fetched_at": str, **CAPTURE_COLUMNS},
     "article_versions": {k: str for k in XXGK_VERSION_COLUMNS},
-    "crawl_runs": {"gone": int, "not_modified": int, "unlisted": int, "listing_pages": int, "attachments": int,
+    "crawl_runs": {"requeued": int,
+                   "gone": int, "not_modified": int, "unlisted": int, "listing_pages": int, "attachments": int,
                    "pid": int, "warc_files": str, "batch": int, "resources": int, "resource_bytes": int},
+    "captures": {"warc_dir": str},
 }
 MISSING_RUNS_FOR_GONE = 2  # consecutive runs answering 404/410 (or redirecting to an index) before gone_at
-# Fields whose change makes a new version of an article (the rest is bookkeeping). The crawler's
-# content_hash covers title, published, body and attachment URLs; the rest is compared here.
-CONTENT_FIELDS = ("title", "published", "body", "source", "author", "attachments", "xxgk")
-METADATA_FIELDS = ("source", "author", "xxgk")
-
-
-def _same_metadata(stored: tuple, row: dict) -> bool:
-    """Are source, author and the 政府信息公开 table as stored? (A field the record lacks is not compared.)"""
-    for name, old in zip(METADATA_FIELDS, stored, strict=True):
-        if name not in row:
-            continue
-        new = row[name]
-        if name == "xxgk":
-            old, new = (json.loads(v) if isinstance(v, str) and v else (v or {}) for v in (old, new))
-        if (old or None) != (new or None):
-            return False
-    return True
 
 
 class Archive:
@@ -172,7 +137,7 @@ class Archive:
         if "captures" not in db.table_names():
             db["captures"].create({
                 "id": int, "run_id": int, "url": str, "kind": str, "status": int, "mime": str, "size": int,
-                **CAPTURE_COLUMNS, "record_id": str, "warc_date": str, "revisit_of": str,
+                **CAPTURE_COLUMNS, "record_id": str, "warc_date": str, "revisit_of": str, "warc_dir": str,
             }, pk="id", foreign_keys=[("run_id", "crawl_runs", "id")])
             db["captures"].create_index(["payload_digest"])
             db["captures"].create_index(["url"])
@@ -237,82 +202,16 @@ class Archive:
     # -- articles -------------------------------------------------------------------------------
     def link_sections(self, section_id: int, article_urls: Iterable[str], run_id: int | None = None) -> None:
         """Record that these articles are listed in this section (kept even if the article fails)."""
-        now = utcnow()
-        article_urls = list(article_urls)
-        with self.db.atomic():
-            for u in article_urls:
-                # Listed again: no longer unlisted (here, nor as an article).
-                self.db.execute(
-                    "INSERT INTO article_sections (article_url, section_id, first_seen, last_listed_run) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (article_url, section_id) DO UPDATE SET "
-                    "last_listed_run = excluded.last_listed_run, unlisted_at = NULL", [u, section_id, now, run_id])
-                self.db.execute("UPDATE articles SET unlisted_at = NULL WHERE url = ? AND unlisted_at IS NOT NULL", [u])
-            self._refresh_sections(article_urls)
-
-    def _refresh_sections(self, urls: Iterable[str]) -> None:
-        for url in urls:
-            self.db.execute(
-                "UPDATE articles SET sections = (SELECT json_group_array(name) FROM (SELECT s.name FROM "
-                "article_sections a JOIN sections s ON s.id = a.section_id WHERE a.article_url = ? "
-                "ORDER BY s.id)) WHERE url = ?", [url, url])
+        rows.link_sections(self.db.conn, section_id, article_urls, run_id)
 
     def save_article(self, record: dict, run_id: int | None = None) -> str:
         """Upsert one extracted article; return 'new', 'updated' or 'unchanged'.
 
         Every distinct content (by content_hash) is kept in article_versions with the capture it came
         from; `articles` holds the newest. A fetch whose content is unchanged writes no version.
+        Written with prepared statements (archive.rows), the crawl's save path.
         """
-        now = utcnow()
-        url = record["url"]
-        row = {k: record.get(k) for k in ARTICLE_COLUMNS if k in record}
-        for k in ("images", "xxgk", "field_sources"):
-            if not isinstance(row.get(k), str | None):
-                row[k] = json.dumps(row[k], ensure_ascii=False)
-        if "quality_flags" in record:
-            row["quality"] = ",".join(record["quality_flags"]) or "ok"
-        # A page that answers again is neither missing nor gone (any earlier gone_at is lifted).
-        row.update(url=url, last_seen=now, run_id=run_id, checked_at=now, missing_count=0, missing_run=None,
-                   gone_at=None, last_status=record.get("http_status"))
-        with self.db.atomic():
-            old = self.db.execute(f"SELECT content_hash, version, {', '.join(METADATA_FIELDS)} FROM articles "
-                                  "WHERE url = ?", [url]).fetchone()
-            if old is None:
-                outcome, version = "new", 1
-                row["first_seen"] = now
-            elif old[0] == row.get("content_hash") and _same_metadata(old[2:], row):
-                outcome, version = "unchanged", old[1]
-            else:
-                outcome = "updated"
-                version = 1 + (self.db.execute("SELECT max(version) FROM article_versions WHERE article_url = ?",
-                                               [url]).fetchone()[0] or 0)
-            row["version"] = version
-            if old is None:
-                self.db["articles"].insert(row, pk="url", alter=True)
-            else:
-                self.db["articles"].update(url, row, alter=True)
-            if outcome != "unchanged":
-                self.db["article_versions"].insert({
-                    "article_url": url, "version": version, "run_id": run_id, "fetched_at": row.get("fetched_at") or now,
-                    "content_hash": row.get("content_hash"),
-                    **{k: row.get(k) for k in ("title", "published", "source", "author", "body", *CAPTURE_COLUMNS,
-                                               *XXGK_VERSION_COLUMNS)},
-                    "attachments": json.dumps(record.get("attachments") or [], ensure_ascii=False),
-                })
-            # upsert, not replace: keep what was learnt by downloading each attachment
-            self.db["attachments"].upsert_all(
-                ({"article_url": url, "url": a["url"], "text": a.get("text")} for a in record.get("attachments", [])),
-                pk=("article_url", "url"), alter=True)
-            # A file already downloaded for another article: share what is known about it.
-            cols = ("mime", "size", "sha256", "status", "fetched_at", *CAPTURE_COLUMNS)
-            self.db.execute(
-                f"UPDATE attachments SET ({', '.join(cols)}) = (SELECT {', '.join(cols)} FROM attachments o "
-                "WHERE o.url = attachments.url AND o.status IS NOT NULL ORDER BY o.fetched_at DESC LIMIT 1) "
-                "WHERE article_url = ? AND status IS NULL AND EXISTS (SELECT 1 FROM attachments o "
-                "WHERE o.url = attachments.url AND o.status IS NOT NULL)", [url])
-            self.db.execute("UPDATE fetch_failures SET resolved_run = ? WHERE url = ? AND resolved_run IS NULL",
-                            [run_id, url])
-            self._refresh_sections([url])
-        return outcome
+        return rows.save_article(self.db.conn, record, run_id)
 
     def mark_not_modified(self, url: str, run_id: int | None, status: int = 304) -> None:
         """A conditional refetch answered 304: the stored content is current."""
@@ -402,12 +301,8 @@ class Archive:
     def save_capture(self, run_id: int | None, url: str, kind: str | None, status: int, mime: str | None,
                      size: int, capture) -> None:
         """Index one WARC response/revisit record (archive.warc.Capture) so rows can point at it."""
-        with self.db.atomic():
-            self.db["captures"].insert({
-                "run_id": run_id, "url": url, "kind": kind, "status": status, "mime": mime, "size": size,
-                **capture.pointer(), "record_id": capture.record_id, "warc_date": capture.warc_date,
-                "revisit_of": capture.revisit_of,
-            })
+        with rows.atomic(self.db.conn):
+            rows.save_capture(self.db.conn, run_id, url, kind, status, mime, size, capture)
 
     def run_warc_files(self, run_id: int) -> list[str]:
         return [r[0] for r in self.db.execute(

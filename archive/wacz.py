@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 
+from archive.gather import describe, missing_files
 from archive.store import data_dir
 from archive.warc import good_prefix_length, scan_warc, warc_files
 
@@ -66,6 +67,9 @@ def export_wacz(db: str | Path, out: str | Path, warc_dir: str | Path | None = N
 
     db, out = Path(db), Path(out)
     warc_dir = Path(warc_dir) if warc_dir else data_dir(db, "warc")
+    missing = missing_files(db, {p.name for p in warc_files(warc_dir)}, run_id)
+    if missing:  # a distributed crawl's workers wrote them elsewhere
+        raise ValueError("\n".join(describe(missing, warc_dir.resolve())))
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         files = _select_files(conn, warc_dir, run_id)

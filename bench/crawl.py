@@ -16,8 +16,9 @@ For each size (--small, then --articles) it serves a generated news centre (fixt
   (c) `govnews crawl` again over the unchanged site (the no-op re-crawl).
 Same Scrapy settings for both (CONCURRENT_REQUESTS and _PER_DOMAIN = --concurrency, no delay,
 robots.txt obeyed, asyncio reactor). It prints pages/s of each (responses / Scrapy's own
-elapsed_time_seconds), the ratio a/b, CPU ms per page over the whole process tree (user + system from
-wait4, extraction workers included), peak RSS of each process (wait4 ru_maxrss), archive bytes
+elapsed_time_seconds), the ratios a/b and a/p (per round, side by side, then their median), CPU ms
+per page over the whole process tree (user + system from wait4, extraction workers included) and of
+the crawling process alone (/proc, sampled every 0.2 s), peak RSS of the process tree, archive bytes
 per article (SQLite file + WAL + WARC files) and the re-crawl's wall time against the full crawl's.
 """
 
@@ -63,6 +64,7 @@ class Run:
     rss_mb: float  # peak resident set size: the crawling process (wait4), or its whole tree if larger
     exit: int
     cpu: float = 0.0  # user + system seconds of the whole process tree (wait4 includes reaped children)
+    main_cpu: float = 0.0  # user + system seconds of the crawling process alone (its last /proc sample)
 
     @property
     def rate(self) -> float:
@@ -72,6 +74,11 @@ class Run:
     def cpu_ms(self) -> float:
         """CPU milliseconds per response, start-up included (all processes of the run)."""
         return 1000 * self.cpu / self.responses if self.responses else 0.0
+
+    @property
+    def main_ms(self) -> float:
+        """CPU milliseconds per response of the crawling process alone (the rest: its extraction workers)."""
+        return 1000 * min(self.main_cpu or self.cpu, self.cpu) / self.responses if self.responses else 0.0
 
 
 def _stat(stderr: str, key: str) -> float:
@@ -95,16 +102,27 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def _own_cpu(pid: int) -> float:
+    """User + system seconds of one process so far, from /proc (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _run(name: str, argv: list[str], env: dict | None = None, log: Path | None = None) -> Run:
     start = time.monotonic()
-    peak = [0]
+    peak, own = [0], [0.0]
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err, env=env)
         stop = threading.Event()
 
         def sample() -> None:  # the process tree's RSS, twice a second (wait4 sees only the process)
-            while not stop.wait(0.5):
+            while not stop.wait(0.2):
                 peak[0] = max(peak[0], _tree_rss(proc.pid))
+                own[0] = max(own[0], _own_cpu(proc.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -119,7 +137,7 @@ def _run(name: str, argv: list[str], env: dict | None = None, log: Path | None =
         log.write_text(stderr)
     return Run(name, int(_stat(stderr, "downloader/response_count")), _stat(stderr, "elapsed_time_seconds"),
                wall, max(usage.ru_maxrss * 1024, peak[0]) / 2**20, proc.returncode,
-               usage.ru_utime + usage.ru_stime)
+               usage.ru_utime + usage.ru_stime, own[0])
 
 
 def scrapy_settings(concurrency: int) -> dict:
@@ -305,64 +323,78 @@ def measure(articles: int, sections: int, concurrency: int, server_procs: int, w
         server.terminate()
         server.wait(timeout=30)
 
-    def med(runs: list[Run], attr: str) -> float:
-        return statistics.median(getattr(x, attr) for x in runs) if runs else 0.0
-
     out = {"articles": articles, "sections": sections, "concurrency": concurrency, "server_procs": server_procs,
-           "expected_requests": expected, "repeat": repeat,
-           "bare": {"rate": med(bare, "rate"), "rss_mb": med(bare, "rss_mb"), "cpu_ms": med(bare, "cpu_ms"),
-                    "responses": [x.responses for x in bare]},
-           "raw": {"rate": med(raw, "rate"), "rss_mb": med(raw, "rss_mb"), "cpu_ms": med(raw, "cpu_ms"),
-                   "responses": [x.responses for x in raw]},
-           "peer": {"rate": med(peer, "rate"), "rss_mb": med(peer, "rss_mb"), "cpu_ms": med(peer, "cpu_ms"),
-                    "responses": [x.responses for x in peer]} if peer else None,
-           "ours": [], "runs": [asdict(x) | {"rate": x.rate, "cpu_ms": x.cpu_ms} for x in raw + bare + peer]}
+           "expected_requests": expected, "repeat": repeat, "bare": summarize(bare), "raw": summarize(raw),
+           "peer": summarize(peer) if peer else None, "ours": [],
+           "runs": [asdict(x) | {"rate": x.rate, "cpu_ms": x.cpu_ms, "main_ms": x.main_ms} for x in raw + bare + peer]}
     for settings, acc in zip(variants, ours, strict=True):
-        o = {"settings": settings, "rate": med(acc["full"], "rate"), "rss_mb": med(acc["full"], "rss_mb"),
-             "cpu_ms": med(acc["full"], "cpu_ms"),
-             "responses": [x.responses for x in acc["full"]], "archived": acc["archived"],
-             "archived_after_noop": acc["after"], "wall": med(acc["full"], "wall"),
-             "noop_wall": med(acc["noop"], "wall"), "noop_responses": [x.responses for x in acc["noop"]],
+        full = acc["full"]
+        o = {"settings": settings, **summarize(full), "archived": acc["archived"],
+             "archived_after_noop": acc["after"], "wall": statistics.median(x.wall for x in full),
+             "noop_wall": statistics.median(x.wall for x in acc["noop"]) if acc["noop"] else 0.0,
+             "noop_responses": [x.responses for x in acc["noop"]],
              "bytes_per_article": statistics.median(acc["per_article"])}
-        o["ratio"] = o["rate"] / out["bare"]["rate"] if out["bare"]["rate"] else 0.0
-        o["cpu_ratio"] = o["cpu_ms"] / out["bare"]["cpu_ms"] if out["bare"]["cpu_ms"] else 0.0
-        o["vs_peer"] = o["rate"] / out["peer"]["rate"] if out["peer"] and out["peer"]["rate"] else 0.0
+        # Ratios round by round (each round runs everything against the same server, one after another),
+        # then their median: side by side, not a median of one over a median of the other.
+        o["ratio"] = ratio(full, bare, "rate")
+        o["cpu_ratio"] = ratio(full, bare, "cpu_ms")
+        o["vs_peer"] = ratio(full, peer, "rate")
+        o["cpu_vs_peer"] = ratio(full, peer, "cpu_ms")
         o["noop_fraction"] = o["noop_wall"] / o["wall"] if o["wall"] else 0.0
         out["ours"].append(o)
-        out["runs"] += [asdict(x) | {"rate": x.rate, "cpu_ms": x.cpu_ms, "settings": settings}
+        out["runs"] += [asdict(x) | {"rate": x.rate, "cpu_ms": x.cpu_ms, "main_ms": x.main_ms, "settings": settings}
                         for x in acc["full"] + acc["noop"]]
     return out
+
+
+def summarize(runs: list[Run]) -> dict:
+    """Medians of one crawler's rounds."""
+    def med(attr: str) -> float:
+        return statistics.median(getattr(x, attr) for x in runs) if runs else 0.0
+
+    return {"rate": med("rate"), "rss_mb": med("rss_mb"), "cpu_ms": med("cpu_ms"), "main_ms": med("main_ms"),
+            "responses": [x.responses for x in runs]}
+
+
+def ratio(ours: list[Run], other: list[Run], attr: str) -> float:
+    """Median over the rounds of ours / other, each round's pair measured side by side."""
+    pairs = [getattr(a, attr) / getattr(b, attr) for a, b in zip(ours, other, strict=False) if getattr(b, attr)]
+    return statistics.median(pairs) if pairs else 0.0
 
 
 def _label(settings: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in settings.items()) or "defaults"
 
 
-def _row(r: dict, name: str, m: dict, extra: str = "– | –") -> str:
-    bare = r["bare"]
-    rel = m["rate"] / bare["rate"] if bare["rate"] else 0.0
-    cpu = m["cpu_ms"] / bare["cpu_ms"] if bare["cpu_ms"] else 0.0
-    return (f"| {r['articles']:,} | {name} | {m['rate']:.0f} | {rel:.2f} | {m['cpu_ms']:.2f} | {cpu:.1f}× | "
-            f"{m['rss_mb']:.0f} MB | {extra} |\n")
+def _row(r: dict, name: str, m: dict, rel: str = "–", cpu: str = "–", extra: str = "– | –") -> str:
+    if rel == "–" and r["bare"]["rate"] and m is not r["bare"]:
+        rel = f"{m['rate'] / r['bare']['rate']:.2f}"
+    if cpu == "–" and r["bare"]["cpu_ms"] and m is not r["bare"]:
+        cpu = f"{m['cpu_ms'] / r['bare']['cpu_ms']:.1f}×"
+    others = m["cpu_ms"] - m["main_ms"]
+    return (f"| {r['articles']:,} | {name} | {m['rate']:.0f} | {rel} | {m['cpu_ms']:.2f} | {m['main_ms']:.2f} | "
+            f"{others:.2f} | {cpu} | {m['rss_mb']:.0f} MB | {extra} |\n")
 
 
 def table(results: list[dict]) -> str:
-    """One row per crawler and size, side by side: pages/s, CPU ms per page (whole process tree), RSS."""
-    head = ("| articles | crawler | pages/s | vs bare Scrapy (ours ≥ 0.4) | CPU ms/page, all processes | "
-            "CPU vs bare (ours ≤ 2.5×) | peak RSS (ours ≤ 400 MB) | archive bytes/article | no-op re-crawl (< 1%) |\n"
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
+    """One row per crawler and size, side by side: pages/s, CPU ms per page (all processes, the crawling
+    process, the others), the ratios to bare Scrapy (and ours to the peer), RSS."""
+    head = ("| articles | crawler | pages/s | pages/s vs bare Scrapy (ours ≥ 0.4) | CPU ms/page, all processes | "
+            "… crawling process | … other processes | CPU vs bare (ours ≤ 2.5×) | peak RSS (ours ≤ 400 MB) | "
+            "archive bytes/article | no-op re-crawl (< 1%) |\n"
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     rows = []
     for r in results:
         rows.append(_row(r, "raw asyncio fetch (physical limit)", r["raw"]))
-        rows.append(_row(r, "bare Scrapy", r["bare"]))
+        rows.append(_row(r, "bare Scrapy", r["bare"], "1.00", "1.0×"))
         if r.get("peer"):
             rows.append(_row(r, "peer: Scrapy + trafilatura + sqlite-utils insert", r["peer"]))
         for o in r["ours"]:
             noop = (f"{o['noop_wall']:.1f} s of {o['wall']:.0f} s ({100 * o['noop_fraction']:.1f}%)"
                     if o["noop_responses"] else "not run")
-            vs_peer = f", {o['vs_peer']:.1f}× peer" if o.get("vs_peer") else ""
-            rows.append(_row(r, f"govnews ({_label(o['settings'])}{vs_peer})", o,
-                            f"{o['bytes_per_article'] / 1024:.1f} KB | {noop}"))
+            vs_peer = f"; {o['vs_peer']:.1f}× the peer's pages/s" if o.get("vs_peer") else ""
+            rows.append(_row(r, f"govnews ({_label(o['settings'])}{vs_peer})", o, f"{o['ratio']:.2f}",
+                             f"{o['cpu_ratio']:.1f}×", f"{o['bytes_per_article'] / 1024:.1f} KB | {noop}"))
     return head + "".join(rows)
 
 

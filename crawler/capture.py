@@ -28,7 +28,7 @@ from scrapy.http import Response
 from scrapy.utils.misc import load_object
 
 from archive.store import data_dir
-from archive.warc import DEFAULT_MAX_SIZE, Capture, Exchange, WarcWriter, payload_digest
+from archive.warc import DEFAULT_GZIP_LEVEL, DEFAULT_MAX_SIZE, Capture, Exchange, WarcWriter, payload_digest
 from crawler.errors import PageRejected, is_disk_full
 from crawler.writer import ArchiveWriter
 
@@ -81,7 +81,8 @@ class WarcCaptureMiddleware:
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
         worker = s.get("GOVNEWS_WORKER_ID")  # distributed workers: one set of files each
         prefix = f"{site_name}-r{run_id or 0:06d}-{stamp}" + (f"-{worker}" if worker else "")
-        self.writer = WarcWriter(self.directory, prefix, info, self.max_size)
+        self.writer = WarcWriter(self.directory, prefix, info, self.max_size,
+                                 s.getint("GOVNEWS_WARC_GZIP_LEVEL", DEFAULT_GZIP_LEVEL))
 
     def process_response(self, request: Request, response: Response) -> Response:
         if self.archive_writer.full:

@@ -265,13 +265,18 @@ def worker(redis_url: str, worker_id: str | None, warc_dir: Path, once: bool) ->
     """Fetch, extract and capture for the runs a `govnews crawl --redis` publishes (see docs/distributed.md).
 
     \b
-    Exit codes: 0 after --once; 2 when no Redis answers at URL.
+    Exit codes: 0 after --once; 2 when no Redis answers at URL, or it goes away.
     """
+    from crawler.distributed.redis import RedisUnavailable
     from crawler.distributed.worker import default_worker_id, run_worker
 
     _check_redis(redis_url, "worker")
     warc_dir.mkdir(parents=True, exist_ok=True)
-    raise SystemExit(run_worker(redis_url, worker_id or default_worker_id(), str(warc_dir), once=once))
+    try:
+        raise SystemExit(run_worker(redis_url, worker_id or default_worker_id(), str(warc_dir), once=once))
+    except RedisUnavailable as e:  # Redis went away: one line (systemd restarts the worker)
+        click.echo(f"govnews worker: {e}", err=True)
+        raise SystemExit(2) from None
 
 
 def _fail(message: str, code: int) -> None:

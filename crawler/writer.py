@@ -3,8 +3,10 @@
 One per crawl (`ArchiveWriter.of(crawler)`; Scrapy builds it as the item pipeline): it opens the archive once (migrations and index checks run
 once), records the site, opens or adopts the crawl_runs row, reads what the frontier needs, and then
 writes everything the crawl produces — the typed items the pipeline hands it, the WARC capture index
-rows the capture middleware hands it, the walks' outcomes — and finishes the run. Each write is one
-transaction, committed before the item counts as written, so a kill -9 loses nothing reported written.
+rows the capture middleware hands it, the walks' outcomes — and finishes the run. Writes are batched:
+one transaction every GOVNEWS_COMMIT_ITEMS writes or GOVNEWS_COMMIT_SECONDS seconds, on one connection
+per archive file shared by every site crawled in the process (crawler.batch, which says why a kill -9
+still loses nothing the next run cannot fetch again); each write is a savepoint in it.
 WAL checkpoints run on this connection too (crawler.extensions.wal_checkpoint).
 """
 
@@ -19,6 +21,7 @@ from collections import Counter
 from scrapy import signals
 
 from archive.store import Archive
+from crawler.batch import DEFAULT_ITEMS, DEFAULT_SECONDS, Batch
 from crawler.errors import disk_full_message, is_disk_full, is_failure
 from crawler.items import (
     Article,
@@ -55,13 +58,20 @@ class ArchiveWriter:
 
     # -- the item pipeline --------------------------------------------------------------------------
     def open_spider(self) -> None:
+        from twisted.internet import task
+
         self.open_run(self.crawler.spider.site)
+        # A quiet crawl (polite, one page a second) commits on time, not only when the next write comes.
+        self._ticker = task.LoopingCall(self.commit_due)
+        self._ticker.start(max(0.1, self.commit_seconds), now=False)
 
     def process_item(self, item):
         self.write(item)
         return item
 
     def spider_closed(self, spider=None, reason: str = "finished") -> None:
+        if self._ticker is not None and self._ticker.running:
+            self._ticker.stop()
         self.finish_run(reason)
         self.close()
 
@@ -73,7 +83,11 @@ class ArchiveWriter:
         self.argv, self.log_file = s.getlist("GOVNEWS_ARGV"), s.get("GOVNEWS_LOG_FILE")
         self.max_attempts = s.getint("GOVNEWS_MAX_ATTEMPTS", 3)
         self.refresh = s.getbool("GOVNEWS_REFRESH")
+        self.commit_items = s.getint("GOVNEWS_COMMIT_ITEMS", DEFAULT_ITEMS)
+        self.commit_seconds = s.getfloat("GOVNEWS_COMMIT_SECONDS", DEFAULT_SECONDS)
+        self._batch: Batch | None = None
         self._archive: Archive | None = None
+        self._ticker = None
         self.site = None
         self.state: dict | None = None
         self.section_ids: dict[str, int] = {}
@@ -89,8 +103,34 @@ class ArchiveWriter:
         if self._archive is None:
             if not self.db_path:
                 raise RuntimeError("GOVNEWS_DB is not set: no archive to write")
-            self._archive = Archive(self.db_path)
+            self._batch = Batch.acquire(self.db_path, self.commit_items, self.commit_seconds)
+            self._archive = self._batch.archive
         return self._archive
+
+    @property
+    def batch(self) -> Batch:
+        self.archive  # noqa: B018 (opens it)
+        assert self._batch is not None
+        return self._batch
+
+    def commit(self) -> None:
+        """Commit the writes so far (a crash-safe point); a full disk stops the crawl as a write would."""
+        if self._batch is None or self.full:
+            return
+        try:
+            self._batch.commit()
+        except (OSError, sqlite3.Error) as e:
+            if not is_disk_full(e):
+                raise
+            self.disk_full(e, self.db_path)
+
+    def commit_due(self) -> None:
+        if self._batch is not None and self._batch.due():
+            self.commit()
+
+    def transaction(self):
+        """A transaction the caller holds and commits (the distributed writer's batch, acknowledged after)."""
+        return self.batch.transaction()
 
     # -- the run ------------------------------------------------------------------------------------
     def open_run(self, site) -> dict | None:
@@ -108,6 +148,7 @@ class ArchiveWriter:
             # --refresh also tries again the listed pages that were given up on after max_attempts runs.
             state = self.archive.incremental_state(site.name, 1 << 30 if self.refresh else self.max_attempts)
             self.archive.begin_walks(list(self.section_ids.values()), self.run_id)
+            self.batch.commit()  # the run is open and its walks marked: durable before anything is fetched
         except (OSError, sqlite3.Error) as e:
             if not is_disk_full(e):
                 raise
@@ -133,6 +174,7 @@ class ArchiveWriter:
             self.archive.end_walks({sid: self.walks.get(name, False) for name, sid in self.section_ids.items()},
                                    self.run_id)
             self.archive.finish_run(self.run_id, status, summary)
+            self.batch.commit()
         except (OSError, sqlite3.Error) as e:
             if not is_disk_full(e):
                 raise
@@ -179,9 +221,14 @@ class ArchiveWriter:
 
     def close(self) -> None:
         self._release_space()
-        if self._archive is not None:
-            self._archive.close()
-            self._archive = None
+        if self._batch is not None:
+            batch, self._batch, self._archive = self._batch, None, None
+            try:
+                batch.release()
+            except (OSError, sqlite3.Error) as e:
+                if not is_disk_full(e):
+                    raise
+                self.disk_full(e, self.db_path)
 
     # -- items --------------------------------------------------------------------------------------
     def write(self, item) -> None:
@@ -191,7 +238,8 @@ class ArchiveWriter:
         if self.full:
             return  # the disk is full and the crawl stopping: nothing more is written
         try:
-            handler(self, item)
+            with self.batch.write():
+                handler(self, item)
         except (OSError, sqlite3.Error) as e:
             if not is_disk_full(e):
                 raise
@@ -273,11 +321,13 @@ class ArchiveWriter:
 
     def save_capture(self, url: str, kind: str | None, status: int, mime: str | None, size: int, capture,
                      request=None) -> None:
-        self.archive.save_capture(self.run_id, url, kind, status, mime, size, capture)
+        with self.batch.write():  # errors go to the capture middleware, which stops on a full disk
+            self.archive.save_capture(self.run_id, url, kind, status, mime, size, capture)
 
     # -- the write-ahead log (from crawler.extensions.wal_checkpoint) ---------------------------------
     def checkpoint(self, timeout: float) -> bool:
         """TRUNCATE checkpoint, waiting at most `timeout` s for readers; True when it completed."""
+        self.commit()  # a checkpoint copies committed pages only
         conn = self.archive.db.conn
         conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         try:
@@ -313,5 +363,6 @@ class ArchiveWriter:
             "unlisted": stats.get_value("govnews/unlisted", 0), "listing_pages": self.counts["listing_pages"],
             "attachments": self.counts["attachments"], "resources": self.counts["resources"],
             "resource_bytes": self.counts["resource_bytes"], "warc_files": self.archive.run_warc_files(self.run_id),
+            "requeued": stats.get_value("govnews/requeued", 0),
             "errors": dict(errors), "sections": {k: dict(v) for k, v in self.per_section.items()},
         }

@@ -48,13 +48,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float = 30) -> None:
+def wait_http(url: str, timeout: float = 120, proc: subprocess.Popen | None = None) -> None:
+    """Until `url` answers (a deadline, not a delay: a loaded machine starts a server slowly); at once
+    an error with its stderr if the server process `proc` has exited instead."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            urllib.request.urlopen(url, timeout=2).read()
+            urllib.request.urlopen(url, timeout=10).read()
             return
         except OSError:
+            if proc is not None and proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                raise AssertionError(f"the server exited ({proc.returncode}): {err[-3000:]}") from None
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
@@ -71,7 +76,7 @@ def datasette_server():
                                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         procs.append(proc)
         base = f"http://127.0.0.1:{port}"
-        wait_http(base + "/-/versions.json")
+        wait_http(base + "/-/versions.json", proc=proc)
         return base
 
     yield start

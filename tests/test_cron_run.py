@@ -36,7 +36,8 @@ def hold_articles(site) -> threading.Event:
     return release
 
 
-def wait_for(predicate, timeout: float = 60, what: str = "condition") -> None:
+def wait_for(predicate, timeout: float = 180, what: str = "condition") -> None:
+    """Poll until `predicate()` holds; the timeout is a deadline for a loaded machine, not a delay."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -205,7 +206,7 @@ def test_archive_from_before_versions_is_upgraded(tmp_path):
     assert q(db, "SELECT status FROM crawl_runs") == [("interrupted",)]
 
 
-def test_kill_9_in_the_middle_of_a_warc_write(fixture_server, tmp_path):
+def test_kill_9_in_the_middle_of_a_warc_write(fixture_server, tmp_path, monkeypatch):
     """A real kill while a 20 MB attachment is being written: a torn last record, detected and set aside."""
     import random
 
@@ -217,16 +218,20 @@ def test_kill_9_in_the_middle_of_a_warc_write(fixture_server, tmp_path):
     site.pages[big_path] = Reply(random.Random(1).randbytes(20 << 20), 200, [("Content-Type", "application/pdf")])
     db = tmp_path / "a.db"
     warc_dir = tmp_path / "a-warc"
+    # The writer streams a record to the file in 1 MiB pieces; fault injection (archive/warc_stream.py)
+    # stops it once 3 MiB of a record are on disk (it writes <file>.paused then), well inside the 20 MB.
+    monkeypatch.setenv("GOVNEWS_FAULT_WARC_PAUSE_AFTER", str(3 << 20))
     proc = start_crawl(fixture_server, "fixture-trs", db)
-    wait_for(lambda: any(r.path == big_path for r in site.requests), what="the big attachment to be requested")
-    size_then = max((p.stat().st_size for p in warc_files(warc_dir)), default=0)
-    # Kill once a few MB of the record are on disk, well before its ~20 MB are.
-    wait_for(lambda: max(p.stat().st_size for p in warc_files(warc_dir)) > size_then + (3 << 20),
-             what="the WARC record to be half written")
+    monkeypatch.delenv("GOVNEWS_FAULT_WARC_PAUSE_AFTER")  # the resumed crawl below writes undisturbed
+    wait_for(lambda: list(warc_dir.glob("*.paused")), timeout=240, what="the WARC write to stop mid-record")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    [paused] = warc_dir.glob("*.paused")
     torn = [r for r in map(scan_warc, warc_files(warc_dir)) if r.torn_at is not None]
     assert len(torn) == 1 and torn[0].ok  # everything before the torn record reads and checks out
+    assert (torn[0].path.name, torn[0].torn_at) == (paused.name.removesuffix(".paused"), int(paused.read_text()))
+    assert 3 << 20 <= torn[0].torn_bytes < 20 << 20
     assert govnews("warc", "verify", "--db", str(db)).returncode == 0  # reported, skipped, not fatal
     assert q(db, "PRAGMA integrity_check") == [("ok",)]
 

@@ -6,6 +6,10 @@ import json
 from dataclasses import dataclass
 
 CURRENT = "govnews:current"  # the run workers should join: JSON published by the coordinator
+# Longer than any blocking command waits (BLPOP 5 s, XREADGROUP 1 s): redis-py >= 8 defaults the socket
+# timeout to 5 s, which a BLPOP of 5 s loses whenever Redis answers a little late (a loaded machine) -
+# a TimeoutError that killed idle workers between runs, and the next run then waited for ever.
+SOCKET_TIMEOUT = 60
 
 
 class RedisUnavailable(RuntimeError):
@@ -17,7 +21,8 @@ def connect(url: str):
     import redis
 
     try:
-        server = redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+        server = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=SOCKET_TIMEOUT,
+                                      health_check_interval=30)
         server.ping()
     except (redis.RedisError, ValueError) as e:
         raise RedisUnavailable(f"no Redis server at {url}: {e}") from None

@@ -9,8 +9,8 @@ the run done, and waits for the next one. Components here:
   held:<worker> in one transaction (MULTI), so nothing is lost between the two;
 - CaptureRelay: where the capture middleware's index rows go on a worker (into the envelope), and
   cluster-wide revisits (payload digests shared on Redis);
-- WorkerLife: heartbeat (alive:<worker>, a short TTL), and an idle worker blocks on the queue instead of
-  Scrapy's 5 s idle poll.
+- WorkerLife: heartbeat (alive:<worker>, a short TTL), and an idle worker waits on the run's wake list
+  (taking work the moment it comes, leaving the moment the run is done) instead of Scrapy's 5 s idle poll.
 """
 
 from __future__ import annotations
@@ -23,17 +23,20 @@ import pickle
 import socket
 import subprocess
 import sys
+import time
 import weakref
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from crawler.distributed.records import Envelope
-from crawler.distributed.redis import CURRENT, RunKeys, connect, published_run
+from crawler.distributed.redis import CURRENT, RedisUnavailable, RunKeys, connect, published_run
 
 log = logging.getLogger(__name__)
 HEARTBEAT = 2.0  # seconds between heartbeats
 ALIVE_TTL = 10  # seconds a heartbeat counts; the coordinator re-queues what a silent worker held
+IDLE_WAIT = 3.0  # seconds an idle worker waits for work (blocking on Redis) per Scrapy idle call
+RUN_WAIT = 5  # seconds a worker between runs blocks on Redis for a published run, per look
 
 
 def default_worker_id() -> str:
@@ -146,7 +149,18 @@ class WorkerLife:
         return cls(crawler)
 
     def beat(self) -> None:
-        self.server.set(self.keys.alive(self.worker), "1", ex=ALIVE_TTL)
+        import redis
+
+        try:
+            self.server.set(self.keys.alive(self.worker), "1", ex=ALIVE_TTL)
+        except redis.RedisError as e:
+            # Redis is gone: nothing this crawl does can reach the coordinator any more (and Scrapy's engine
+            # would stall on the scrapy-redis scheduler). Stop; the parent says so and exits.
+            log.error("lost the Redis server (%s): leaving run %s", e, self.keys.prefix)
+            from twisted.internet import reactor
+
+            if reactor.running:
+                reactor.stop()
 
     def opened(self, spider=None) -> None:
         from twisted.internet import task
@@ -157,30 +171,42 @@ class WorkerLife:
         self.loop.start(HEARTBEAT, now=False)
 
     def idle(self, spider=None) -> None:
-        """Nothing in flight: end if the run is done; else take work at once, or block (at most 3 s)
-        on the run's wake list instead of waiting for Scrapy's next 5 s idle check."""
-        if self.server.exists(self.keys.done):
-            return
-        if not self.server.exists(self.keys.coordinator):
-            log.warning("run %s: its coordinator stopped; leaving the run", self.keys.prefix)
-            return
-        self.beat()
-        if not self.server.zcard(self.keys.requests):
+        """Nothing in flight: end if the run is done; else take work at once, or wait for it on the run's
+        wake list (at most IDLE_WAIT s) instead of Scrapy's next 5 s idle check. Every wake-up looks again
+        (a wake another worker answered, or the run's end, is never a 5 s wait)."""
+        deadline = time.monotonic() + IDLE_WAIT
+        while True:
+            if self.server.exists(self.keys.done):
+                return
+            if not self.server.exists(self.keys.coordinator):
+                log.warning("run %s: its coordinator stopped; leaving the run", self.keys.prefix)
+                return
+            self.beat()
+            if self.take_one():
+                break
+            left = round(deadline - time.monotonic(), 2)
+            if left < 0.05:  # (a BLPOP timeout that rounds to 0 ms would block for ever)
+                break
             # Nothing is in flight, so blocking the reactor here costs nothing.
-            self.server.blpop([self.keys.wake], timeout=3)
+            self.server.blpop([self.keys.wake], timeout=left)
+        raise DontCloseSpider
+
+    def take_one(self) -> bool:
+        """Pop (and hold) one queued request and hand it to the engine; False if the queue is empty."""
         if self.queue is None:
             from crawler.distributed.queue import HeldPriorityQueue
 
             self.queue = HeldPriorityQueue(self.server, self.crawler.spider, self.keys.requests)
         request = self.queue.pop()  # popped and held
-        if request is not None:
-            # engine.crawl() wakes the engine (Scrapy's public way in): the scheduler puts the request back on
-            # Redis and pops (and holds) it again at once, so the first hold can go.
-            held = request.meta.pop("govnews_held")
-            request.dont_filter = True  # already admitted by the coordinator
-            self.crawler.engine.crawl(request)
-            self.server.hdel(self.keys.held(self.worker), held)
-        raise DontCloseSpider
+        if request is None:
+            return False
+        # engine.crawl() wakes the engine (Scrapy's public way in): the scheduler puts the request back on
+        # Redis and pops (and holds) it again at once, so the first hold can go.
+        held = request.meta.pop("govnews_held")
+        request.dont_filter = True  # already admitted by the coordinator
+        self.crawler.engine.crawl(request)
+        self.server.hdel(self.keys.held(self.worker), held)
+        return True
 
     def closed(self, spider=None, reason=None) -> None:
         if self.loop and self.loop.running:
@@ -190,15 +216,25 @@ class WorkerLife:
 
 
 def run_worker(redis_url: str, worker_id: str, warc_dir: str, once: bool = False) -> int:
-    """Wait for published runs and crawl each in a child process (a reactor runs once per process)."""
+    """Wait for published runs and crawl each in a child process (a reactor runs once per process).
+    RedisUnavailable when the Redis server goes away."""
+    import redis
+
+    try:
+        return _run_worker(redis_url, worker_id, warc_dir, once)
+    except redis.RedisError as e:
+        raise RedisUnavailable(f"lost the Redis server at {redis_url}: {e}") from None
+
+
+def _run_worker(redis_url: str, worker_id: str, warc_dir: str, once: bool) -> int:
     server = connect(redis_url)
-    seen: set[int] = set()
+    seen: set[str] = set()  # run prefixes (run ids repeat across archives: a new archive's first run is 1 too)
     while True:
         run = published_run(server)
-        if run is None or run["run"] in seen or server.exists(RunKeys(run["prefix"]).done):
-            server.blpop([f"{CURRENT}:wake"], timeout=5)  # blocks; woken when a run is published
+        if run is None or run["prefix"] in seen or server.exists(RunKeys(run["prefix"]).done):
+            server.blpop([f"{CURRENT}:wake"], timeout=RUN_WAIT)  # blocks; woken when a run is published
             continue
-        seen.add(run["run"])
+        seen.add(run["prefix"])
         log.info("worker %s: joining run %s", worker_id, run["run"])
         done = subprocess.run([sys.executable, "-m", "crawler.distributed.worker", redis_url, worker_id, warc_dir,
                                json.dumps(run)])

@@ -70,9 +70,10 @@ class NewsSpider(scrapy.Spider):
         self.listing_urls: set[str] = set()
         self.url_limit = 2083  # Scrapy's URLLENGTH_LIMIT (from_crawler reads the setting)
         # Defaults for a spider made without a crawler (the distributed coordinator): no browser there.
-        self.max_items = 5000
         self.browser_ready, self.browser_timeout, self.browser_missing_warned = False, 30.0, False
         self.max_items = 5000  # GOVNEWS_MAX_LISTING_ITEMS: article links kept per listing page (0: all)
+        self.refresh = self.refresh_attachments = False
+        self.attachments = True
         self.resources = ResourcePolicy(self.allowed_hosts, self.site.resource_hosts)
         base = urlsplit(self.site.base_url)
         self.index_urls = {_norm(self.site.base_url), _norm(f"{base.scheme}://{base.netloc}/"),
@@ -81,23 +82,34 @@ class NewsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        s = crawler.settings
-        spider.extractor = Extractor.from_settings(s)  # inline, or worker processes
-        spider.walk = WalkController(max_pages=s.getint("GOVNEWS_MAX_LISTING_PAGES", 5000),
-                                     pages=s.getint("GOVNEWS_MAX_PAGES") or None, full=s.getbool("GOVNEWS_FULL"))
-        spider.attachment_maxsize = s.getint("GOVNEWS_ATTACHMENT_MAXSIZE", 50 * 1024 * 1024)
-        spider.url_limit = s.getint("URLLENGTH_LIMIT", 2083) or 1 << 62
-        spider.max_items = s.getint("GOVNEWS_MAX_LISTING_ITEMS", 5000)
-        spider.refresh, spider.attachments = s.getbool("GOVNEWS_REFRESH"), s.getbool("GOVNEWS_ATTACHMENTS", True)
-        spider.browser_ready = False  # read at start: crawler.browser.BrowserAddon runs after from_crawler
-        spider.browser_timeout = s.getfloat("GOVNEWS_BROWSER_TIMEOUT", 30)
-        spider.browser_missing_warned = False
-        spider.resources = ResourcePolicy.from_settings(s, spider.site)
-        # Scrapy's offsite filter also passes the CDN hosts page resources may come from (and the
-        # robots.txt requests made for them); article and listing links stay on allowed_hosts (link_policy).
-        spider.allowed_domains = allowed_domains([*spider.allowed_hosts, *spider.resources.cdn_hosts])
+        spider.extractor = Extractor.from_settings(crawler.settings)  # inline, or worker processes
+        spider.apply_settings(crawler.settings)
         crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
+
+    def apply_settings(self, s) -> None:
+        """The crawl's settings (also the distributed coordinator's spider, made without a crawler)."""
+        self.walk = WalkController(max_pages=s.getint("GOVNEWS_MAX_LISTING_PAGES", 5000),
+                                   pages=s.getint("GOVNEWS_MAX_PAGES") or None, full=s.getbool("GOVNEWS_FULL"))
+        self.attachment_maxsize = s.getint("GOVNEWS_ATTACHMENT_MAXSIZE", 50 * 1024 * 1024)
+        self.url_limit = s.getint("URLLENGTH_LIMIT", 2083) or 1 << 62
+        self.max_items = s.getint("GOVNEWS_MAX_LISTING_ITEMS", 5000)
+        self.refresh, self.attachments = s.getbool("GOVNEWS_REFRESH"), s.getbool("GOVNEWS_ATTACHMENTS", True)
+        self.refresh_attachments = s.getbool("GOVNEWS_REFRESH_ATTACHMENTS")
+        self.browser_ready = False  # read at start: crawler.browser.BrowserAddon runs after from_crawler
+        self.browser_timeout = s.getfloat("GOVNEWS_BROWSER_TIMEOUT", 30)
+        self.browser_missing_warned = False
+        self.resources = ResourcePolicy.from_settings(s, self.site)
+        # Scrapy's offsite filter also passes the CDN hosts page resources may come from (and the
+        # robots.txt requests made for them); article and listing links stay on allowed_hosts (link_policy).
+        self.allowed_domains = allowed_domains([*self.allowed_hosts, *self.resources.cdn_hosts])
+
+    def open_frontier(self, state: dict) -> Frontier:
+        """The run's frontier over what the archive knows (`state`, read once at the run's start)."""
+        self.frontier = Frontier(state, refresh=self.refresh, attachments=self.attachments,
+                                 render={s.name: s.render for s in self.site.sections},
+                                 refresh_attachments=self.refresh_attachments)
+        return self.frontier
 
     # -- start ----------------------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -105,9 +117,7 @@ class NewsSpider(scrapy.Spider):
         if state is None:
             return  # the disk is full: the writer is stopping the crawl
         self.browser_ready = self.crawler.settings.getbool("GOVNEWS_BROWSER_READY")
-        self.frontier = Frontier(state, refresh=self.refresh, attachments=self.attachments,
-                                 render={s.name: s.render for s in self.site.sections},
-                                 refresh_attachments=self.crawler.settings.getbool("GOVNEWS_REFRESH_ATTACHMENTS"))
+        self.open_frontier(state)
         for section in self.site.sections:
             yield self.listing_request(self.walk.start(section.name, section.url), section, page=1)
         for fetch in self.frontier.at_start():

@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator, Iterator
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.distributed.records import ArticleResult, Envelope, ListingFailed, ListingResult
+from crawler.distributed.records import ArticleResult, Envelope, ListingFailed, ListingResult, ResourceWanted
 from crawler.items import CrawlError
+from crawler.resources import Resource
 from crawler.sites import Section
 from crawler.spiders.news import NewsSpider
 
@@ -41,8 +42,8 @@ class WorkerSpider(NewsSpider):
     def after_article(self, section: Section, record: dict) -> Iterator:
         yield ArticleResult(section, record)
 
-    def resource_requests(self, response: Response, record: dict, section: Section) -> Iterator:
-        return iter(())  # page resources (crawler.resources) are not fetched by distributed workers yet
+    def resource_request(self, res: Resource, section: str | None, depth: int) -> ResourceWanted:
+        return ResourceWanted(res, section, depth)  # the coordinator requests it (crawler.resources)
 
     # -- every callback: one envelope --------------------------------------------------------------------
     def _crashed(self, response: Response, e: Exception) -> list:
@@ -70,6 +71,12 @@ class WorkerSpider(NewsSpider):
 
     def parse_attachment(self, response: Response) -> Iterator:
         yield envelope(response.request, list(super().parse_attachment(response)))
+
+    def parse_resource(self, response: Response) -> Iterator:
+        yield envelope(response.request, list(super().parse_resource(response)))
+
+    def resource_failed(self, failure: Failure) -> Iterator:
+        yield envelope(failure.request, list(super().resource_failed(failure)))
 
     def on_error(self, failure: Failure) -> Iterator:
         yield envelope(failure.request, list(super().on_error(failure)))
