@@ -301,8 +301,7 @@ class Archive:
     def save_capture(self, run_id: int | None, url: str, kind: str | None, status: int, mime: str | None,
                      size: int, capture) -> None:
         """Index one WARC response/revisit record (archive.warc.Capture) so rows can point at it."""
-        with rows.atomic(self.db.conn):
-            rows.save_capture(self.db.conn, run_id, url, kind, status, mime, size, capture)
+        rows.save_capture(self.db.conn, run_id, url, kind, status, mime, size, capture)  # one statement: atomic
 
     def run_warc_files(self, run_id: int) -> list[str]:
         return [r[0] for r in self.db.execute(

@@ -88,19 +88,20 @@ def ingest_rate(count: int, tmp: Path, url: str) -> tuple[float, float]:
     (wall) and the writer's CPU ms per article (process time: what the rate would be on an idle core)."""
     from scrapy.settings import Settings
 
+    from archive.rows import text_check
+    from archive.search import index_text
     from crawler.distributed.coordinator import Coordinator
     from crawler.distributed.records import Envelope
-    from crawler.extract import extract_article
+    from crawler.extractpool import extract_with_index_text
     from crawler.items import Article
     from crawler.sites import parse_site
     from fixtures.sites.generated import Generated
 
-    gen = Generated(articles=10, sections=1)
+    gen = Generated(articles=200, sections=1)
     site = parse_site({"name": "ingest", "base_url": "http://127.0.0.1:9/", "fixture": True,
                        "sections": [{"name": "栏目00", "url": "/ns_class/s00"}]}, "bench")
-    path = gen.article_paths()[0]
-    _, _, body = gen.respond(path)
-    record = extract_article(f"http://127.0.0.1:9{path}", body, None)
+    # 200 distinct articles, cycled, as a worker sends them: with their bigram text (crawler/extractpool.py)
+    records = [extract_with_index_text(f"http://127.0.0.1:9{p}", gen.respond(p)[2]) for p in gen.article_paths()]
     settings = Settings()
     settings.setmodule("crawler.settings")
     settings.set("GOVNEWS_DB", str(tmp / "ingest.db"))
@@ -115,7 +116,10 @@ def ingest_rate(count: int, tmp: Path, url: str) -> tuple[float, float]:
     for i in range(count):
         token = f"t{i}"
         co.outstanding.add(token)
-        rec = {**record, "url": f"http://127.0.0.1:9/ns_news/{i}", "site": "ingest", "title": f"{record['title']} {i}"}
+        record = records[i % len(records)]
+        title = f"{record['title']} {i}"
+        rec = {**record, "url": f"http://127.0.0.1:9/ns_news/{i}", "site": "ingest", "title": title,
+               "fts_text": {**record["fts_text"], "title": [text_check(title), index_text(title)]}}
         pipe.xadd(co.keys.records, {"e": pickle.dumps(Envelope(token, [Article("栏目00", rec)]))})
         if i % 1000 == 999:
             pipe.execute()
