@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from archive.cli import cli as archive_cli
+from crawler.discover.cli import discover as discover_command
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,6 +25,7 @@ def cli() -> None:
 
 for _name, _command in archive_cli.commands.items():
     cli.add_command(_command, _name)
+cli.add_command(discover_command, "discover")
 
 
 def _page_url(path: Path, url: str | None) -> str:
@@ -397,11 +399,14 @@ def fixtures() -> None:
 
 @fixtures.command("serve")
 def fixtures_serve() -> None:
-    """Serve every fixture site on 127.0.0.1 and print each site's base URL; Ctrl-C stops."""
+    """Serve every fixture site on 127.0.0.1 (the portals `govnews discover` reads too) and print each
+    site's base URL; Ctrl-C stops."""
     import time
 
     FixtureServer, all_sites = _fixture_server()
-    with FixtureServer(all_sites()) as server:
+    from fixtures.server import portal_sites  # importable now: _fixture_server() found the checkout
+
+    with FixtureServer(all_sites() + portal_sites()) as server:
         for name, url in server.base_urls().items():
             click.echo(f"{name}\t{url}")
         sys.stdout.flush()
