@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import statistics
 import subprocess
 import sys
 from collections import Counter
@@ -85,3 +86,17 @@ def add_trs_articles(site, path: str, k: int, seed: int = 901) -> list[str]:
 
 def changzhou_url(site, article_id: str) -> str:
     return f"{site.base_url}ns_news/{article_id}"
+
+
+def assert_polite_gaps(times: list[float], delay: float) -> None:
+    """Requests to one host, by their arrival times at its server, were spaced by the download delay.
+
+    Scrapy randomizes the delay to 0.5-1.5x. A request that a busy client sends late shortens the gap after
+    it and lengthens the one before by as much, so one gap is held loosely (a loaded machine has measured
+    0.112 s against a 0.15 s floor) and every two consecutive gaps together against twice that floor.
+    """
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    spans = [c - a for a, c in zip(times, times[2:], strict=False)]
+    assert statistics.median(gaps) >= delay * 0.9, sorted(gaps)[:5]
+    assert min(spans) >= delay * 0.8, sorted(spans)[:5]
+    assert min(gaps) >= delay * 0.25, sorted(gaps)[:5]
