@@ -37,4 +37,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) $(REPLAY_VENV) demo.db demo.db-wal demo.db-shm demo.db.lock demo-warc demo-logs
+	rm -rf $(VENV) $(REPLAY_VENV) demo.db demo.db-wal demo.db-shm demo.db.lock demo-warc demo-logs demo-replay

@@ -227,20 +227,29 @@ def replay(db: Path, warc_dir: Path | None, host: str, port: int) -> None:
 @click.option("--order", type=click.Choice(["relevance", "newest"]), default="relevance", show_default=True)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(min=0), help="Skip this many results first.")
-def search_cmd(query: str, db: Path, order: str, limit: int, offset: int) -> None:
+@click.option("--facets", is_flag=True, help="Also count the results by site, section, year, month, issuer, gone, "
+              "quality (the same counts as the Datasette search page).")
+def search_cmd(query: str, db: Path, order: str, limit: int, offset: int, facets: bool) -> None:
     """Search titles and bodies (exact substrings; several words = all; "quoted" = phrase).
 
-    Prints how many articles match in all, then one page of them. Exit 2 for a query with nothing to
-    search for (blank, or only punctuation).
+    Prints how many articles match in all, then one page of them (with --facets, first their counts by
+    facet). Exit 2 for a query with nothing to search for (blank, or only punctuation).
     """
     from archive.export import connect_ro
     from archive.search import count_matches, search, searchable
+    from archive.searching.facets import count_and_facets
 
     if not searchable(query):
         click.echo(f"govnews search: nothing to search for in {query!r}: give a word (e.g. 政协)", err=True)
         raise SystemExit(2)
     conn = connect_ro(db)
-    total = count_matches(conn, query)
+    if facets:  # the total and every facet in one pass over the hits
+        total, counts = count_and_facets(conn, query)
+        for name, values in counts.items():
+            shown = " · ".join(f"{v} {n}" for v, n in values[:FACET_VALUES_SHOWN])
+            click.echo(f"{name}: {shown}" + (f" · … ({len(values)} values)" if len(values) > FACET_VALUES_SHOWN else ""))
+    else:
+        total = count_matches(conn, query)
     rows = list(search(conn, query, order=order, limit=limit, offset=offset))
     from archive.attachments.index import hit_snippet  # a hit in an attachment says so
 
@@ -248,6 +257,9 @@ def search_cmd(query: str, db: Path, order: str, limit: int, offset: int) -> Non
         click.echo(f"{row['published'] or '':<25} {row['title']}\n    {row['url']}\n    "
                    f"{hit_snippet(conn, row, query, start='[', end=']')}")
     click.echo(search_summary(total, offset, len(rows)))
+
+
+FACET_VALUES_SHOWN = 12
 
 
 def search_summary(total: int, offset: int, shown: int) -> str:

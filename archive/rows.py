@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 
 from sqlite_utils.db import jsonify_if_needed
+
+from archive.search import index_text
 
 # Every column of `articles` the crawler writes (archive.store creates the table from it).
 ARTICLE_COLUMNS = {
@@ -106,19 +109,27 @@ def _update_sql(table: str, cols: tuple[str, ...], key: str, computed: tuple[tup
     return f"UPDATE [{table}] SET {', '.join(sets)} WHERE [{key}] = ?"
 
 
+_PLAIN = (str, int, float, bytes, type(None))
+
+
+def _values(row: dict) -> list:
+    """The row's values as sqlite-utils would store them (lists and dicts as JSON)."""
+    return [v if type(v) in _PLAIN else jsonify_if_needed(v) for v in row.values()]
+
+
 def insert(conn: sqlite3.Connection, table: str, row: dict, computed: tuple[tuple[str, str], ...] = (),
            params: Iterable = ()) -> int:
     """INSERT one row, values converted as sqlite-utils converts them; `computed` adds (column, SQL
     expression) pairs whose placeholders take `params`. Returns the new rowid."""
     sql = _insert_sql(table, tuple(row), computed)
-    return conn.execute(sql, [*map(jsonify_if_needed, row.values()), *params]).lastrowid
+    return conn.execute(sql, [*_values(row), *params]).lastrowid
 
 
 def update(conn: sqlite3.Connection, table: str, key: str, value: object, row: dict,
            computed: tuple[tuple[str, str], ...] = (), params: Iterable = ()) -> None:
     """UPDATE the row whose `key` column is `value`: the columns of `row`, and `computed` as in insert()."""
     sql = _update_sql(table, tuple(row), key, computed)
-    conn.execute(sql, [*map(jsonify_if_needed, row.values()), *params, value])
+    conn.execute(sql, [*_values(row), *params, value])
 
 
 def same_metadata(stored: tuple, row: dict) -> bool:
@@ -148,6 +159,37 @@ def article_row(record: dict, run_id: int | None, now: str) -> dict:
     return row
 
 
+# Bigram text computed where the article was extracted (record["fts_text"], crawler/extractpool.py), for
+# the statement being run: the search index triggers' govnews_fts_text takes it instead of computing it.
+_PRECOMPUTED: dict[str, str] = {}
+
+
+def precomputed_index_text(text: str | None) -> str | None:
+    """govnews_fts_text on the writer's connection (use_precomputed_index_text): the same text, computed
+    by extraction when it could be, else here."""
+    got = _PRECOMPUTED.get(text) if text is not None else None
+    return got if got is not None else index_text(text)
+
+
+def use_precomputed_index_text(conn: sqlite3.Connection) -> None:
+    conn.create_function("govnews_fts_text", 1, precomputed_index_text, deterministic=True)
+
+
+def text_check(text: str) -> int:
+    """A checksum of the text the bigram text was computed from (the spider may change a field after)."""
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def _offer_index_text(record: dict) -> None:
+    fts = record.get("fts_text")
+    if not isinstance(fts, dict):
+        return
+    for k, got in fts.items():
+        text = record.get(k)
+        if isinstance(text, str) and isinstance(got, list | tuple) and len(got) == 2 and got[0] == text_check(text):
+            _PRECOMPUTED[text] = got[1]
+
+
 def save_article(conn: sqlite3.Connection, record: dict, run_id: int | None = None) -> str:
     """Upsert one extracted article; return 'new', 'updated' or 'unchanged' (see Archive.save_article)."""
     now = utcnow()
@@ -167,10 +209,14 @@ def save_article(conn: sqlite3.Connection, record: dict, run_id: int | None = No
                                         [url]).fetchone()[0] or 0)
         row["version"] = version
         # The sections are computed in the same statement (from article_sections, written by the listing).
-        if old is None:
-            insert(conn, "articles", row, _SECTIONS_COLUMN, [url])
-        else:
-            update(conn, "articles", "url", url, row, _SECTIONS_COLUMN, [url])
+        _offer_index_text(record)
+        try:
+            if old is None:
+                insert(conn, "articles", row, _SECTIONS_COLUMN, [url])
+            else:
+                update(conn, "articles", "url", url, row, _SECTIONS_COLUMN, [url])
+        finally:
+            _PRECOMPUTED.clear()
         if outcome != "unchanged":
             insert(conn, "article_versions", {
                 "article_url": url, "version": version, "run_id": run_id, "fetched_at": row.get("fetched_at") or now,
@@ -181,7 +227,8 @@ def save_article(conn: sqlite3.Connection, record: dict, run_id: int | None = No
             conn.execute("INSERT INTO attachments (article_url, url, text) VALUES (?, ?, ?) ON CONFLICT "
                          "(article_url, url) DO UPDATE SET text = excluded.text",
                          [url, a["url"], jsonify_if_needed(a.get("text"))])
-        conn.execute(_SHARE_ATTACHMENT, [url])
+        if old is not None or record.get("attachments"):  # a new article without attachments has none to share
+            conn.execute(_SHARE_ATTACHMENT, [url])
         conn.execute("UPDATE fetch_failures SET resolved_run = ? WHERE url = ? AND resolved_run IS NULL", [run_id, url])
     return outcome
 

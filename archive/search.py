@@ -320,95 +320,13 @@ def count_matches(db: sqlite_utils.Database | sqlite3.Connection, query: str) ->
                         [query]).fetchone()[0]
 
 
-# -- browsing: the columns and indexes Datasette's facets and sorts need ---------------------------
-# year, month, section and gone are plain columns derived from published, sections and gone_at, kept
-# by triggers (any writer keeps them right). Not generated columns: SQLite 3.40 never uses an index on a
-# virtual generated column as a covering index, so each facet read every row (~1 s at a million).
-# Each facet column is indexed with published, so a facet filter sorted newest first is one index walk.
-FACET_COLUMNS = {
-    # name: (type, expression over a row alias, the column it is derived from)
-    "year": ("TEXT", "substr({r}.published, 1, 4)", "published"),
-    "month": ("TEXT", "substr({r}.published, 1, 7)", "published"),
-    "section": ("TEXT", "CASE WHEN json_valid({r}.sections) THEN json_extract({r}.sections, '$[0]') END", "sections"),
-    "gone": ("INTEGER", "{r}.gone_at IS NOT NULL", "gone_at"),
-}
-FACET_INDEXES = (["site", "published"], ["issuer", "published"], ["year", "published"],
-                 ["month", "published"], ["section", "published"], ["gone", "gone_at"])
-SORT_INDEXES = (["published"], ["fetched_at"], ["gone_at"], ["version"], ["first_seen"])
-
-
-# The facet values again, in a narrow table keyed by the articles rowid: counting the facets of ~10,000
-# search hits reads 10,000 rows; here they are 30 bytes each, not the 1.5 KB of an article row. The
-# Datasette plugin points the facet and count queries of a search at it.
+# -- browsing: the facet columns, the narrow facet table and the indexes facets and sorts need ----------
+# (archive/searching/browse.py; the names stay importable from here)
 FACET_TABLE = "article_facets"
-NARROW_SOURCES = ("site", "issuer")
-
-
-def _narrow_columns(facets: dict[str, tuple], have: dict) -> list[str]:
-    return [*(c for c in NARROW_SOURCES if c in have), *facets]
-
-
-def _facet_triggers(facets: dict[str, tuple], have: dict) -> dict[str, str]:
-    sets = ", ".join(f"{name} = {expr.format(r='new')}" for name, (_, expr, _) in facets.items())
-    narrow = _narrow_columns(facets, have)
-    sources = ", ".join(sorted({src for _, _, src in facets.values()} | {c for c in NARROW_SOURCES if c in have}))
-    cols = ", ".join(narrow)
-    update = f"  UPDATE articles SET {sets} WHERE rowid = new.rowid;\n" if sets else ""
-    copy = (f"  INSERT OR REPLACE INTO {FACET_TABLE}(id, {cols}) SELECT rowid, {cols} FROM articles "
-            "WHERE rowid = new.rowid;\n")
-    return {
-        "articles_facets_ai": f"CREATE TRIGGER articles_facets_ai AFTER INSERT ON articles BEGIN\n{update}{copy}END",
-        "articles_facets_au": f"CREATE TRIGGER articles_facets_au AFTER UPDATE OF {sources} ON articles BEGIN\n"
-                              f"{update}{copy}END",
-        "articles_facets_ad": f"CREATE TRIGGER articles_facets_ad AFTER DELETE ON articles BEGIN\n"
-                              f"  DELETE FROM {FACET_TABLE} WHERE id = old.rowid;\nEND",
-    }
 
 
 def ensure_browse_schema(db: sqlite_utils.Database) -> None:
-    """Add the facet columns, their triggers, and the facet and sort indexes, where missing."""
-    if "articles" not in db.table_names():
-        return
-    with _transaction(db.conn):
-        info = {r[1]: r[6] for r in db.execute("PRAGMA table_xinfo(articles)")}  # name -> hidden
-        indexes = {r[0]: r[1] for r in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-                                                  "AND tbl_name = 'articles'")}
-        facets = {n: f for n, f in FACET_COLUMNS.items() if f[2] in info}
-        backfill = False
-        for name, (typ, _, _) in facets.items():
-            if info.get(name) in (2, 3):  # a generated column from an earlier version of this code
-                for idx, sql in indexes.items():
-                    if sql and name in [c.strip() for c in sql.split("(", 1)[1].rstrip(")").split(",")]:
-                        db.execute(f"DROP INDEX {idx}")
-                db.execute(f"ALTER TABLE articles DROP COLUMN {name}")
-                info.pop(name)
-            if name not in info:
-                db.execute(f"ALTER TABLE articles ADD COLUMN {name} {typ}")
-                info[name] = 0
-                backfill = True
-        cols = _narrow_columns(facets, info)
-        narrow = {r[1] for r in db.execute("SELECT * FROM pragma_table_info(?)", [FACET_TABLE])}
-        if narrow != {"id", *cols}:
-            db.execute(f"DROP TABLE IF EXISTS {FACET_TABLE}")
-            db.execute(f"CREATE TABLE {FACET_TABLE} (id INTEGER PRIMARY KEY, {', '.join(cols)})")
-            backfill = True
-        elif not backfill and db.execute(f"SELECT count(*), max(id) FROM {FACET_TABLE}").fetchone() != \
-                db.execute("SELECT count(*), max(rowid) FROM articles").fetchone():
-            backfill = True
-        have = {r[0]: r[1] for r in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
-        for name, sql in _facet_triggers(facets, info).items():
-            if have.get(name) != sql:
-                db.execute(f"DROP TRIGGER IF EXISTS {name}")
-                db.execute(sql)
-                backfill = True
-        if backfill:
-            if facets:
-                sets = ", ".join(f"{n} = {expr.format(r='articles')}" for n, (_, expr, _) in facets.items())
-                db.execute(f"UPDATE articles SET {sets}")
-            db.execute(f"DELETE FROM {FACET_TABLE}")
-            db.execute(f"INSERT INTO {FACET_TABLE}(id, {', '.join(cols)}) SELECT rowid, {', '.join(cols)} FROM articles")
-        have = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        for idx in FACET_INDEXES + SORT_INDEXES:
-            name = "idx_articles_" + "_".join(idx)
-            if all(c in info for c in idx) and name not in have:
-                db.execute(f"CREATE INDEX {name} ON articles({', '.join(idx)})")
+    """Add the facet columns, the narrow facet table, their triggers and indexes (archive/searching/browse.py)."""
+    from archive.searching import browse
+
+    browse.ensure_browse_schema(db)

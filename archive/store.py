@@ -254,6 +254,12 @@ class Archive:
                 self.db["fetch_failures"].update(url, {"kind": kind, "attempts": attempts, "last_run": run_id,
                                                        "last_at": now, "resolved_run": None})
 
+    def resolve_failure(self, url: str, run_id: int | None) -> None:
+        """A URL that failed before was fetched in this run."""
+        with self.db.atomic():
+            self.db.execute("UPDATE fetch_failures SET resolved_run = ? WHERE url = ? AND resolved_run IS NULL",
+                            [run_id, url])
+
     # -- section walks ------------------------------------------------------------------------------
     def begin_walks(self, section_ids: Iterable[int], run_id: int) -> None:
         """Mark these sections' walks as in progress: a run killed mid-walk leaves them 'walking'."""
@@ -296,8 +302,7 @@ class Archive:
     def save_capture(self, run_id: int | None, url: str, kind: str | None, status: int, mime: str | None,
                      size: int, capture) -> None:
         """Index one WARC response/revisit record (archive.warc.Capture) so rows can point at it."""
-        with rows.atomic(self.db.conn):
-            rows.save_capture(self.db.conn, run_id, url, kind, status, mime, size, capture)
+        rows.save_capture(self.db.conn, run_id, url, kind, status, mime, size, capture)  # one statement: atomic
 
     def run_warc_files(self, run_id: int) -> list[str]:
         return [r[0] for r in self.db.execute(
@@ -359,8 +364,14 @@ class Archive:
             f"WHERE a.site = ? AND NOT coalesce({settled}, 0) "
             "AND (f.url IS NULL OR f.attempts < ? OR f.resolved_run IS NOT NULL) GROUP BY t.url",
             [site, max_attempts])}
+        # Page resources that failed (404, timeout, …: their article was archived without them) are tried
+        # again by the next runs, in at most `max_attempts` (an unchanged article is not read again).
+        resources_pending = {r[0]: r[1] for r in q(
+            "SELECT url, what FROM fetch_failures WHERE site = ? AND what IN ('image', 'resource') "
+            "AND resolved_run IS NULL AND attempts < ? ORDER BY url", [site, max_attempts])}
         return {"sections": sections, "archived": archived, "known": listed | set(archived), "links": links,
-                "pending": pending, "attachments_done": attachments_done, "attachments_pending": attachments_pending}
+                "pending": pending, "attachments_done": attachments_done, "attachments_pending": attachments_pending,
+                "resources_pending": resources_pending}
 
     def article(self, url: str) -> dict | None:
         rows = list(self.db["articles"].rows_where("url = ?", [url]))

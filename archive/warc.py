@@ -138,6 +138,7 @@ class _GzipMember:
 
     def flush(self) -> None:
         self.out.write(self.compressor.flush())
+        self.out.flush()
 
 
 class _LevelWARCWriter(WARCWriter):

@@ -60,12 +60,12 @@ class RecordStream:
             pass  # the next run's recovery sets a torn tail aside
 
     def _drain(self) -> None:
-        with memoryview(self.buf) as data:
-            view = data
-            while view:
-                view = view[self.fh.write(view):]
-            del view
+        # A copy (at most ~STREAM_CHUNK): a view of the bytearray itself, kept alive by the traceback of a
+        # failed write (a full disk), would forbid resizing it again (BufferError on every later record).
+        view = memoryview(bytes(self.buf))
         self.buf.clear()
+        while view:
+            view = view[self.fh.write(view):]
 
     def _pause(self) -> None:
         marker = Path(f"{self.fh.name}.paused")

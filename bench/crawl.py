@@ -112,11 +112,11 @@ def _own_cpu(pid: int) -> float:
         return 0.0
 
 
-def _run(name: str, argv: list[str], env: dict | None = None, log: Path | None = None) -> Run:
+def _run(name: str, argv: list[str], env: dict | None = None, log: Path | None = None, cwd: Path = REPO) -> Run:
     start = time.monotonic()
     peak, own = [0], [0.0]
     with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env)
         stop = threading.Event()
 
         def sample() -> None:  # the process tree's RSS, twice a second (wait4 sees only the process)
@@ -271,7 +271,7 @@ def archive_bytes(db: Path) -> int:
 
 
 def measure(articles: int, sections: int, concurrency: int, server_procs: int, workdir: Path,
-            repeat: int = 1, recrawl: bool = True, variants: list[dict] | None = None) -> dict:
+            repeat: int = 1, recrawl: bool = True, variants: list[dict] | None = None, peer: bool = True) -> dict:
     """For one size: (b) the bare spider, then for each variant of our settings (a) a full crawl into a
     fresh archive, and (c) with the first variant a no-op re-crawl; `repeat` rounds, interleaved,
     against one server.
@@ -288,20 +288,22 @@ def measure(articles: int, sections: int, concurrency: int, server_procs: int, w
     server, base = start_server(articles, sections, server_procs)
     bare: list[Run] = []
     raw: list[Run] = []
-    peer: list[Run] = []
+    with_peer, peer = peer and peer_available(), []
     ours: list[dict] = [{"full": [], "noop": [], "archived": [], "after": [], "per_article": []} for _ in variants]
     try:
         for r in range(repeat):
             me, shape = str(Path(__file__).resolve()), [base, str(articles), str(sections), str(concurrency)]
             raw.append(_run("raw", [PY, me, "--raw", *shape], log=workdir / f"raw-{articles}-{r}.log"))
             bare.append(_run("bare", [PY, me, "--bare", *shape], log=workdir / f"bare-{articles}-{r}.log"))
-            if peer_available():
+            if with_peer:
                 peer_db = workdir / f"peer-{articles}-{r}.db"
                 peer_db.unlink(missing_ok=True)
                 peer.append(_run("peer", [PY, me, "--peer", *shape, str(peer_db)], log=workdir / f"peer-{articles}-{r}.log"))
                 peer_db.unlink(missing_ok=True)
             for v, (settings, acc) in enumerate(zip(variants, ours, strict=True)):
-                sets = [x for k, val in {**scrapy_settings(concurrency), **settings}.items()
+                # BENCH_REPO=<checkout>: our crawl as another checkout has it (before/after, same interpreter)
+                repo = Path(settings.get("BENCH_REPO") or REPO)
+                sets = [x for k, val in {**scrapy_settings(concurrency), **settings}.items() if k != "BENCH_REPO"
                         for x in ("-s", f"{k}={val}")]
                 db = workdir / f"run-{articles}-{v}-{r}" / "archive.db"
                 if db.parent.exists():
@@ -309,13 +311,13 @@ def measure(articles: int, sections: int, concurrency: int, server_procs: int, w
                 db.parent.mkdir(parents=True)
                 crawl = [PY, "-m", CLI, "crawl", "--site", str(site_toml), "--base-url", base,
                          "--db", str(db), "--log-level", "INFO", *sets]  # stats are read from stderr
-                acc["full"].append(_run("ours", crawl, log=workdir / f"ours-{articles}-{v}-{r}.log"))
+                acc["full"].append(_run("ours", crawl, log=workdir / f"ours-{articles}-{v}-{r}.log", cwd=repo))
                 with sqlite3.connect(db) as conn:
                     n = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
                 acc["archived"].append(n)
                 acc["per_article"].append(archive_bytes(db) / max(1, n))
                 if recrawl and v == 0:  # the no-op re-crawl, with the first variant (our defaults)
-                    acc["noop"].append(_run("noop", crawl, log=workdir / f"noop-{articles}-{v}-{r}.log"))
+                    acc["noop"].append(_run("noop", crawl, log=workdir / f"noop-{articles}-{v}-{r}.log", cwd=repo))
                     with sqlite3.connect(db) as conn:
                         acc["after"].append(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
                 shutil.rmtree(db.parent)
@@ -412,6 +414,7 @@ def main() -> None:
     ap.add_argument("--server-procs", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=1, help="rounds per size; medians are reported")
     ap.add_argument("--no-recrawl", action="store_true")
+    ap.add_argument("--no-peer", action="store_true", help="skip the peer pipeline (trafilatura: ~10× our CPU per page)")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
                     help="also measure our crawl with these extra settings (repeatable); "
                          "default: defaults and GOVNEWS_EXTRACT_PROCESSES=2")
@@ -435,7 +438,7 @@ def main() -> None:
     for size in [s for s in (a.small, a.articles) if s]:
         print(f"== {size:,} articles in {a.sections} sections (logs in {workdir})", file=sys.stderr, flush=True)
         results.append(measure(size, a.sections, a.concurrency, a.server_procs, workdir, a.repeat,
-                               not a.no_recrawl, variants))
+                               not a.no_recrawl, variants, not a.no_peer))
         print(json.dumps({k: v for k, v in results[-1].items() if k != "runs"}, ensure_ascii=False),
               file=sys.stderr, flush=True)
         if a.json:

@@ -12,7 +12,8 @@ then runs `govnews crawl` into a fresh archive three ways, interleaved, --repeat
   all:    the defaults (in-body images, stylesheets, scripts, template images, what the CSS references).
 Same Scrapy settings as bench/crawl.py (no delay, CONCURRENT_REQUESTS[_PER_DOMAIN] = --concurrency).
 It prints medians: responses and response bytes per article, article pages/s (articles / Scrapy's
-elapsed_time_seconds), responses/s, and archive bytes per article (SQLite + WARC).
+elapsed_time_seconds), responses/s, CPU ms per article (user + system of the crawl's process tree, from
+wait4: what a busy shared machine changes least), and archive bytes per article (SQLite + WARC).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ if str(REPO) not in sys.path:
 
 from bench.crawl import CLI, PY, _run, _stat, archive_bytes, scrapy_settings  # noqa: E402
 
-VARIANTS = {"none": {"GOVNEWS_MAX_RESOURCES": 0}, "images": {"GOVNEWS_PAGE_RESOURCES": False}, "all": {}}
+# Each variant's settings go on top of bench/crawl.py's scrapy_settings, which turns page resources off.
+VARIANTS = {"none": {"GOVNEWS_MAX_RESOURCES": 0}, "images": {"GOVNEWS_PAGE_RESOURCES": False},
+            "all": {"GOVNEWS_PAGE_RESOURCES": True}}
 
 
 def start_server(articles: int, sections: int, images: int, image_kb: int) -> tuple[subprocess.Popen, str]:
@@ -67,7 +70,7 @@ def measure(articles: int, sections: int, images: int, image_kb: int, concurrenc
                 with sqlite3.connect(db) as conn:
                     archived = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
                     resources = conn.execute("SELECT coalesce(sum(resources), 0) FROM crawl_runs").fetchone()[0]
-                runs[name].append({"responses": run.responses, "elapsed": run.elapsed, "archived": archived,
+                runs[name].append({"responses": run.responses, "elapsed": run.elapsed, "cpu": run.cpu, "archived": archived,
                                    "resources": resources, "bytes": _stat(stderr, "downloader/response_bytes"),
                                    "archive_bytes": archive_bytes(db), "exit": run.exit})
                 shutil.rmtree(db.parent)
@@ -87,6 +90,7 @@ def measure(articles: int, sections: int, images: int, image_kb: int, concurrenc
             "kb_per_article": med(name, lambda x: x["bytes"] / articles / 1024),
             "article_pages_per_s": med(name, lambda x: x["archived"] / x["elapsed"] if x["elapsed"] else 0.0),
             "responses_per_s": med(name, lambda x: x["responses"] / x["elapsed"] if x["elapsed"] else 0.0),
+            "cpu_ms_per_article": med(name, lambda x: 1000 * x["cpu"] / articles),
             "archive_kb_per_article": med(name, lambda x: x["archive_bytes"] / articles / 1024),
             "archived": [x["archived"] for x in runs[name]], "resources": [x["resources"] for x in runs[name]],
         }
@@ -98,13 +102,17 @@ def table(r: dict) -> str:
     head = (f"{r['articles']:,} articles, {r['images_per_article']} in-body images of {r['image_kb']} KB each, "
             f"concurrency {r['concurrency']}, medians of {r['repeat']}\n\n"
             "| resources | requests/article | resource requests/article | KB fetched/article | article pages/s "
-            "| vs none | responses/s | archive KB/article |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+            "| vs none | responses/s | CPU ms/article | CPU vs none | archive KB/article |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     rows = []
+    cpu_none = r["variants"]["none"]["cpu_ms_per_article"]
     for name, v in r["variants"].items():
         rel = v["article_pages_per_s"] / none if none else 0.0
+        cpu_rel = v["cpu_ms_per_article"] / cpu_none if cpu_none else 0.0
         rows.append(f"| {name} | {v['responses_per_article']:.2f} | {v['resource_requests_per_article']:.2f} | "
-                    f"{v['kb_per_article']:.1f} | {v['article_pages_per_s']:.0f} | {rel:.2f} | "
-                    f"{v['responses_per_s']:.0f} | {v['archive_kb_per_article']:.1f} |\n")
+                    f"{v['kb_per_article']:.1f} | {v['article_pages_per_s']:.1f} | {rel:.2f} | "
+                    f"{v['responses_per_s']:.0f} | {v['cpu_ms_per_article']:.1f} | {cpu_rel:.2f}× | "
+                    f"{v['archive_kb_per_article']:.1f} |\n")
     return head + "".join(rows)
 
 

@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from archive.rows import use_precomputed_index_text
 from archive.store import Archive
 
 DEFAULT_ITEMS = 200
@@ -42,6 +43,7 @@ class Batch:
         self.key, self.items, self.seconds = path, max(1, items), max(0.0, seconds)
         self.archive = Archive(path)
         self.conn: sqlite3.Connection = self.archive.db.conn
+        use_precomputed_index_text(self.conn)  # bigram text from the extraction workers (archive.rows)
         self.users = 0
         self.pending = 0  # writes in the open transaction
         self.began = 0.0

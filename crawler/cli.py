@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from archive.cli import cli as archive_cli
+from crawler.discover.cli import discover as discover_command
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,6 +25,7 @@ def cli() -> None:
 
 for _name, _command in archive_cli.commands.items():
     cli.add_command(_command, _name)
+cli.add_command(discover_command, "discover")
 
 
 def _page_url(path: Path, url: str | None) -> str:
@@ -397,11 +399,14 @@ def fixtures() -> None:
 
 @fixtures.command("serve")
 def fixtures_serve() -> None:
-    """Serve every fixture site on 127.0.0.1 and print each site's base URL; Ctrl-C stops."""
+    """Serve every fixture site on 127.0.0.1 (the portals `govnews discover` reads too) and print each
+    site's base URL; Ctrl-C stops."""
     import time
 
     FixtureServer, all_sites = _fixture_server()
-    with FixtureServer(all_sites()) as server:
+    from fixtures.server import portal_sites  # importable now: _fixture_server() found the checkout
+
+    with FixtureServer(all_sites() + portal_sites()) as server:
         for name, url in server.base_urls().items():
             click.echo(f"{name}\t{url}")
         sys.stdout.flush()
@@ -421,65 +426,9 @@ def fixtures_serve() -> None:
 def demo(db: Path, port: int, replay_port: int, no_serve: bool) -> None:
     """Serve the fixture sites, crawl them all into DB, and serve the archive with Datasette and its
     archived copies with pywb (each article page links its "archived copy 存档快照")."""
-    import shutil
-    import subprocess
+    from crawler.demo import run
 
-    from archive.serve import datasette_argv
-    from archive.store import Archive, data_dir
-
-    FixtureServer, all_sites = _fixture_server()
-    # Fixture ports change from run to run, and so would every article URL: start from an empty demo archive.
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    for what in ("warc", "logs"):  # its raw captures and run logs go with it
-        shutil.rmtree(data_dir(db, what), ignore_errors=True)
-    from crawler.browser import INSTALL_HINT, find_chromium
-    from fixtures.server import browser_sites  # importable now: _fixture_server() found the checkout
-
-    sites = all_sites()
-    if find_chromium():
-        sites += browser_sites()
-    else:
-        click.echo(f"no Chromium: the sites that need a browser are left out ({INSTALL_HINT})")
-    worst = 0
-    with FixtureServer(sites) as server:
-        for name, url in server.base_urls().items():
-            click.echo(f"crawling {name} at {url}")
-            done = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--site", name,
-                                   "--base-url", url, "--db", str(db), "--log-level", "WARNING"])
-            worst = max(worst, done.returncode)
-        # The sites that change between runs (fixtures/sites/edits.py) are crawled again: edits, a
-        # take-down (gone after two runs that miss it) and a new article, for the changes page and feeds.
-        for site in server.sites.values():
-            if hasattr(site, "second_edition"):
-                site.second_edition()
-                for _ in range(2):
-                    click.echo(f"crawling {site.name} again (its second edition) at {site.base_url}")
-                    done = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--site", site.name,
-                                           "--base-url", site.base_url, "--db", str(db), "--refresh",
-                                           "--log-level", "WARNING"])
-                    worst = max(worst, done.returncode)
-        with Archive(db) as archive:
-            counts = archive.counts()
-        click.echo(f"{db}: {counts['articles']} articles, {counts['attachments']} attachments, "
-                   f"{counts['crawl_runs']} crawl runs")
-        if no_serve:
-            raise SystemExit(worst)
-        argv = datasette_argv(db, "127.0.0.1", port)
-        if replay_port:
-            from archive.replay import ReplayUnavailable, wayback_executable
-
-            try:
-                wayback_executable()
-                argv = [sys.executable, "-m", "crawler.cli", "serve", "--db", str(db), "--port", str(port),
-                        "--replay-port", str(replay_port)]
-            except ReplayUnavailable as e:
-                click.echo(f"no replay: {e}")
-        click.echo(f"Datasette: http://127.0.0.1:{port}/  (Ctrl-C stops)")
-        try:
-            subprocess.run(argv)
-        except KeyboardInterrupt:
-            pass
+    raise SystemExit(run(db, port, replay_port, no_serve, click.echo))
 
 
 if __name__ == "__main__":

@@ -153,6 +153,13 @@ class ResourcePolicy:
                    timeout=settings.getfloat("GOVNEWS_RESOURCE_TIMEOUT", settings.getfloat("DOWNLOAD_TIMEOUT", 30)),
                    css_depth=settings.getint("GOVNEWS_RESOURCE_CSS_DEPTH", 3))
 
+    def resource(self, url: str, kind: str) -> Resource | None:
+        """A resource this crawl may fetch (kind "image" always, "resource" unless page resources are
+        off; same site or a listed CDN host), or None."""
+        if kind != "image" and not self.page:
+            return None
+        return self._resource(url, kind)
+
     def _resource(self, url: str, kind: str) -> Resource | None:
         if url_allowed(url, self.site_hosts):
             return Resource(url, kind)

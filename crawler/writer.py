@@ -309,6 +309,8 @@ class ArchiveWriter:
     def _resource(self, item: PageResource) -> None:
         self._count(item.section, "resources")  # its capture row is written by crawler.capture
         self.counts["resource_bytes"] += item.size
+        if item.url in (self.state or {}).get("resources_pending", ()):  # failed in an earlier run
+            self.archive.resolve_failure(item.url, self.run_id)
 
     def _walk_ended(self, item: WalkEnded) -> None:
         self.walks[item.section] = item.complete
@@ -345,7 +347,10 @@ class ArchiveWriter:
             if item.what in ("article", "attachment"):  # not archived: retried in at most max_attempts runs
                 self.archive.record_failure(item.url, self.site.name, item.what, item.error, self.run_id)
             log.warning("%s: %s (%s)%s", item.error, item.url, item.section, detail)
-        else:  # refused by policy (robots.txt, off-site, a listing trap cut short): counted, not failed
+        else:  # refused by policy (robots.txt, off-site, a listing trap cut short), or a page resource
+            if item.error.startswith("resource_") and is_failure(item.error.removeprefix("resource_")):
+                # a page resource not fetched (404, timeout, …): tried again by the next runs, within the cap
+                self.archive.record_failure(item.url, self.site.name, item.what, item.error, self.run_id)
             log.info("%s: %s (%s)%s", item.error, item.url, item.section, detail)
 
     _handlers = {ListingPage: _listing, Article: _article, NotModified: _not_modified, Missing: _missing,

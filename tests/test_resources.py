@@ -186,3 +186,32 @@ def test_cdn_hosts_only_when_the_site_lists_them(fixture_server, tmp_path):
         assert [r.path for r in cdn.requests] == ["/robots.txt", "/pic/banner.png"]  # robots.txt obeyed there too
         assert q(db, "SELECT kind, status, payload_digest FROM captures WHERE url = ?", [banner]) == [
             ("image", 200, payload_digest(b"\x89PNG cdn banner"))]
+
+
+def test_a_failed_resource_is_tried_again_by_the_next_runs_within_the_cap(fixture_server, tmp_path):
+    """An unchanged article is not read again, so its failed resources would never be: the next runs ask
+    for them again (GOVNEWS_MAX_ATTEMPTS runs in all, like a failed article), and one that now answers is
+    captured and its failure resolved."""
+    site = fixture_server.sites[CZ]
+    base = site.base_url.rstrip("/")
+    gone, back = [a for a in site.articles.values() if a.images][:2]
+    gone_path, back_path = f"/uploadfile/{gone.images[0][0]}", f"/uploadfile/{back.images[0][0]}"
+    del site.pages[gone_path]  # 404 on every run
+    saved = site.pages.pop(back_path)  # 404 on the first run only
+    db = tmp_path / "a.db"
+    assert crawl(fixture_server, CZ, db).returncode == 0
+    assert json.loads(q(db, "SELECT errors FROM crawl_runs")[0][0]).get("resource_http_404") == 2
+    site.pages[back_path] = saved
+    asked = []
+    for run in (2, 3, 4):
+        site.requests.clear()
+        assert crawl(fixture_server, CZ, db).returncode == 0
+        asked.append(sorted(r.path for r in site.requests if r.path in (gone_path, back_path)))
+        if run == 2:  # the one that answers now is captured, as an in-body image
+            assert q(db, "SELECT kind, status FROM captures WHERE url = ? AND run_id = 2", [base + back_path]) == \
+                [("image", 200)]
+    assert asked == [sorted([gone_path, back_path]), [gone_path], []]
+    failures = dict(q(db, "SELECT url, attempts || ' ' || coalesce(resolved_run, '-') FROM fetch_failures"))
+    assert failures == {base + gone_path: "3 -", base + back_path: "1 2"}
+    status, failed = q(db, "SELECT status, failed FROM crawl_runs WHERE id = 4")[0]
+    assert status == "ok" and failed == 0

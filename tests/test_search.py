@@ -224,6 +224,7 @@ def test_facet_columns_replace_generated_ones_from_before(tmp_path):
     conn = sqlite3.connect(path)
     conn.execute("DROP TRIGGER articles_facets_ai")
     conn.execute("DROP TRIGGER articles_facets_au")
+    conn.execute("DROP TRIGGER articles_facets_derive_ai")
     conn.execute("DROP INDEX idx_articles_year_published")
     conn.execute("ALTER TABLE articles DROP COLUMN year")
     conn.execute("ALTER TABLE articles ADD COLUMN year TEXT GENERATED ALWAYS AS (substr(published, 1, 4)) VIRTUAL")
@@ -238,7 +239,7 @@ def test_facet_columns_replace_generated_ones_from_before(tmp_path):
 
 def test_narrow_facet_table_follows_the_articles(random_archive):
     db = random_archive.db
-    cols = "site, issuer, year, month, section, gone"
+    cols = "site, issuer, quality, year, month, section, gone, url, published, fetched_at, gone_at, version"
 
     def same() -> bool:
         return (list(db.execute(f"SELECT rowid, {cols} FROM articles ORDER BY rowid"))
@@ -247,5 +248,6 @@ def test_narrow_facet_table_follows_the_articles(random_archive):
     assert same()
     db.execute("UPDATE articles SET published = '2020-01-01', issuer = '市政府' WHERE rowid % 3 = 0")
     db.execute("UPDATE articles SET gone_at = '2025-01-01' WHERE rowid % 5 = 0")
+    db.execute("UPDATE articles SET fetched_at = '2025-02-01', version = 3, quality = 'no_date' WHERE rowid % 2 = 0")
     db.execute("DELETE FROM articles WHERE rowid % 7 = 0")
     assert same()

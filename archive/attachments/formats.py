@@ -7,9 +7,14 @@ writer: a hostile or broken file can take a parser's time and memory, and here i
 | --- | --- | --- |
 | PDF | pdfminer.six (CID fonts, ToUnicode maps); no text layer: OCR if enabled | text-layer / ocr |
 | DOCX | python-docx (paragraphs, then tables) | text-layer |
-| DOC, WPS (Word 97 format) | catdoc -d utf-8, else antiword -m UTF-8.txt | text-layer |
+| DOC, WPS (Word 97 format) | antiword -m UTF-8.txt, else catdoc -d utf-8 | text-layer |
 | XLSX | openpyxl, read-only: one line per row, cells tab-separated | text-layer |
-| XLS | xls2csv (catdoc's) | text-layer |
+| XLS | xlrd (BIFF8: strings as the file stores them), as XLSX | text-layer |
+
+antiword reads the document's piece table; catdoc (0.95) drops the first 256 characters of every longer
+paragraph, so it is the fallback, for a file antiword cannot read or crashes on. catdoc's xls2csv reads
+every cell holding a character whose low byte is zero (一, U+4E00) as 8-bit text: xlrd reads XLS.
+A reader program that crashes is named in the reason recorded ("antiword: crashed (SIGSEGV)").
 | OFD | ofdkit (GB/T 33190 packages) | text-layer |
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import zipfile
@@ -158,9 +164,9 @@ def docx(path: Path) -> Extracted:
 
 
 def word_binary(path: Path, fmt: str) -> Extracted:
-    """Word 97-2003 (and WPS files in that format): catdoc first, antiword when catdoc finds nothing."""
+    """Word 97-2003 (and WPS files in that format): antiword first, catdoc when antiword finds nothing."""
     errors = []
-    for argv, name in ((["catdoc", "-d", "utf-8", "-w"], "catdoc"), (["antiword", "-m", "UTF-8.txt", "-w", "0"], "antiword")):
+    for argv, name in ((["antiword", "-m", "UTF-8.txt", "-w", "0"], "antiword"), (["catdoc", "-d", "utf-8", "-w"], "catdoc")):
         if shutil.which(argv[0]) is None:
             errors.append(f"{name} is not installed")
             continue
@@ -168,17 +174,57 @@ def word_binary(path: Path, fmt: str) -> Extracted:
         text = _clean(done.stdout.decode("utf-8", "replace"))
         if done.returncode == 0 and text:
             return Extracted(fmt, text, "text-layer", None, errors, extractor=name)
-        errors.append(f"{name}: {done.stderr.decode('utf-8', 'replace').strip()[-200:] or 'no text'}")
+        errors.append(f"{name}: {_program_failure(done)}")
     raise ExtractionError("; ".join(errors))
 
 
+def _program_failure(done: subprocess.CompletedProcess) -> str:
+    """Why a reader program gave no text: its crash (a signal), its exit status and last stderr, or none."""
+    stderr = done.stderr.decode("utf-8", "replace").strip()[-200:]
+    if done.returncode < 0:
+        try:
+            name = signal.Signals(-done.returncode).name
+        except ValueError:
+            name = f"signal {-done.returncode}"
+        return f"crashed ({name})" + (f": {stderr}" if stderr else "")
+    if done.returncode:
+        return f"exit {done.returncode}" + (f": {stderr}" if stderr else "")
+    return stderr or "no text"
+
+
 def xls(path: Path) -> Extracted:
-    if shutil.which("xls2csv") is None:
-        raise ExtractionError("xls2csv (Debian: catdoc) is not installed")
-    done = subprocess.run(["xls2csv", "-d", "utf-8", "-q", "0", "-c", "\t", str(path)], capture_output=True)
-    if done.returncode != 0:
-        raise ExtractionError(f"xls2csv: {done.stderr.decode('utf-8', 'replace').strip()[-200:]}")
-    return Extracted("xls", _clean(done.stdout.decode("utf-8", "replace")), "text-layer", None, extractor="xls2csv")
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception as e:  # xlrd.XLRDError, compound-file and struct errors on a broken file
+        raise ExtractionError(f"not a readable XLS: {type(e).__name__}: {e}") from None
+    try:
+        lines = []
+        for i in range(book.nsheets):
+            sheet = book.sheet_by_index(i)
+            lines.append(sheet.name)
+            for r in range(sheet.nrows):
+                cells = [_xls_cell(c) for c in sheet.row(r)]
+                if any(cells):
+                    lines.append("\t".join(cells).rstrip("\t"))
+            lines.append("")
+            book.unload_sheet(i)
+        pages = book.nsheets
+    finally:
+        book.release_resources()
+    return Extracted("xls", _clean("\n".join(lines)), "text-layer", pages, extractor=f"xlrd {xlrd.__version__}")
+
+
+def _xls_cell(cell) -> str:
+    """A cell as text: numbers without a spurious .0, empty and error cells empty."""
+    import xlrd
+
+    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+        return ""
+    if cell.ctype == xlrd.XL_CELL_NUMBER and float(cell.value).is_integer():
+        return str(int(cell.value))
+    return str(cell.value)
 
 
 def xlsx(path: Path) -> Extracted:

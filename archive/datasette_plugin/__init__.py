@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 
 from archive import feeds, safety, search
 from archive.attachments import index as attachment_index
-from archive.datasette_plugin import atom, reading
+from archive.datasette_plugin import atom, reading, searchsql
 from archive.datasette_plugin.copies import archived_copies, payload
 from archive.datasette_plugin.versions import version_diff
 
@@ -140,11 +140,6 @@ def get_metadata(datasette, key, database, table):
 
 _FIRST_PAGE_ORDER = re.compile(r"^(select .+ from articles (?:where .+ )?order by [\w\[\]]+(?: desc)?)( limit \d+.*)$",
                                re.S)
-# A page of the articles table: pick the page's rowids first, then read those rows. Otherwise SQLite reads
-# every matching row in full (bodies included) into its sorter to keep 50 of them: 15,000 rows for a
-# common word at a million articles.
-_TABLE_PAGE = re.compile(r"^select (?P<cols>.+?) from articles (?P<where>where .+ )?order by (?P<order>[^()]+?) "
-                         r"limit (?P<limit>\d+)$", re.S)
 
 
 def with_tiebreaker(sql: str) -> str:
@@ -154,35 +149,6 @@ def with_tiebreaker(sql: str) -> str:
     return f"{m.group(1)}, url{m.group(2)}"
 
 
-def page_rows_last(sql: str) -> str:
-    m = _TABLE_PAGE.match(sql)
-    if not m:
-        return sql
-    inner = f"select rowid from articles {m['where'] or ''}order by {m['order']} limit {m['limit']}"
-    return f"select {m['cols']} from articles where rowid in ({inner}) order by {m['order']} limit {m['limit']}"
-
-
-# The count and the facets of a search read every hit: read them from the narrow facet table.
-_SEARCH = rf"rowid in \((select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match escape_fts\(:search\))\)"
-_SEARCH_COUNT = re.compile(rf"^select count\(\*\) from articles where {_SEARCH}\s*$", re.S)
-_SEARCH_FACET = re.compile(rf"^\s*select (?P<col>\w+) as value, count\(\*\) as count from \(\s*select .+? from articles "
-                           rf"where {_SEARCH}\s*\)(?P<rest>\s*where (?P=col) is not null.*)$", re.S)
-
-
-def narrow_search_sql(sql: str, narrow_columns: set[str]) -> str:
-    if m := _SEARCH_COUNT.match(sql):
-        return f"select count(*) from {search.FACET_TABLE} where id in ({m.group(1)})"
-    m = _SEARCH_FACET.match(sql)
-    if m and m["col"] in narrow_columns:
-        return (f"select {m['col']} as value, count(*) as count from (select {m['col']} from {search.FACET_TABLE} "
-                f"where id in ({m.group(2)})){m['rest']}")
-    return sql
-
-
-def rewrite_table_sql(sql: str, narrow_columns: set[str] = frozenset()) -> str:
-    return narrow_search_sql(page_rows_last(with_tiebreaker(sql)), narrow_columns)
-
-
 @hookimpl
 def startup(datasette):
     atom.wrap_renderer(datasette)
@@ -190,13 +156,14 @@ def startup(datasette):
         db = datasette.get_database(name)
         if getattr(db, "_govnews_tiebreak", False):
             continue
-        execute = db.execute
         narrow = schema["tables"].get(search.FACET_TABLE, set()) - {"id"}
         # `?_search=` finds articles through their attachments' text too (archive/attachments/index.py)
         widen = attachment_index.widen_datasette_search if attachment_index.FTS in schema["tables"] else str
+        # Search pages: page, count and facets from the narrow table, count and facets in one pass (searchsql.py)
+        searching = searchsql.SearchSQL(db.execute, narrow, widen)
 
-        async def execute_with_tiebreaker(sql, *args, _execute=execute, _narrow=narrow, _widen=widen, **kwargs):
-            return await _execute(_widen(rewrite_table_sql(sql, _narrow)), *args, **kwargs)
+        async def execute_with_tiebreaker(sql, *args, _searching=searching, **kwargs):
+            return await _searching(with_tiebreaker(sql), *args, **kwargs)
 
         db.execute = execute_with_tiebreaker
         db._govnews_tiebreak = True
@@ -420,11 +387,18 @@ def asgi_wrapper(datasette):
                             "headers": [(b"allow", b"GET, HEAD"), (b"content-type", b"text/plain; charset=utf-8")]})
                 await send({"type": "http.response.body", "body": b"405 Method Not Allowed: the archive is read-only\n"})
                 return
+            query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            token = searchsql.begin_request(query)  # the one-pass search counts are kept for this request
+            try:
+                await request_app(scope, receive, send, path, query)
+            finally:
+                searchsql.REQUEST.reset(token)
+
+        async def request_app(scope, receive, send, path, query):
             if not path.endswith(".csv"):
                 await app(scope, receive, send)
                 return
             state = {"csv": False, "held": b"", "started": False}
-            query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
             guard = None if query.get("_raw_formulas") else FormulaGuard()
             scope = stream_every_row(scope, query)
             filename = urllib.parse.unquote(path.rsplit("/", 1)[-1])

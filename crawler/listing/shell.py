@@ -18,6 +18,8 @@ TEMPLATE_SIGNS = (
     (re.compile(r"\bv-for=|\{\{#each\b|\{\{\s*item\.", re.I), "client-side template"),
     (re.compile(r"loadPageData\s*\(", re.I), "list loaded by loadPageData()"),
 )
+# A list that says it is empty is an empty list, not a page whose list a script draws.
+EMPTY_LIST = re.compile(r"暂无(?:信息|数据|内容|记录|相关)|没有(?:相关)?(?:信息|记录|数据)|无(?:相关)?记录")
 CHALLENGE_SIGNS = re.compile(r"\$_ts\s*=|__jsl_clearance|_guard/auto\.js|<noscript>[^<]*enable JavaScript", re.I)
 
 
@@ -46,7 +48,8 @@ def detect(root: etree._Element | None, text: str, status: int | None = None) ->
         if pattern.search(text):
             return f"JavaScript shell ({reason})"
     scripts = len(re.findall(r"<script\b", text, re.I))
-    if scripts and len(visible_text(root)) < 200:
+    visible = visible_text(root) if scripts else ""
+    if scripts and len(visible) < 200 and not EMPTY_LIST.search(visible):
         return "JavaScript shell (script-only body)"
     return None
 

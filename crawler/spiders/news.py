@@ -122,6 +122,10 @@ class NewsSpider(scrapy.Spider):
             yield self.listing_request(self.walk.start(section.name, section.url), section, page=1)
         for fetch in self.frontier.at_start():
             yield self.fetch_request(fetch)
+        for url, kind in state.get("resources_pending", {}).items():  # failed in an earlier run: once more
+            res = self.resources.resource(url, kind)
+            if res is not None:
+                yield self.resource_request(res, None, depth=1)
 
     def listing_request(self, req: dict, section: Section, page: int) -> scrapy.Request:
         # dont_filter: the walk controller already dedupes a walk's listing requests (a dropped one
@@ -416,7 +420,8 @@ class NewsSpider(scrapy.Spider):
         request = failure.request
         url = (request.meta.get("redirect_urls") or [request.url])[0]
         # Counted (resource_http_404, resource_timeout, …), never a failure of the article or the run.
-        yield CrawlError(request.meta.get("section"), url, f"resource_{error_kind(failure)}", "resource")
+        kind = request.meta.get("govnews_kind", "resource")  # image or resource: how a later run asks again
+        yield CrawlError(request.meta.get("section"), url, f"resource_{error_kind(failure)}", kind)
 
     # -- attachments ----------------------------------------------------------------------------------
     def parse_attachment(self, response: Response) -> Iterator:
