@@ -41,7 +41,8 @@ class Thresholds:
 
     missing_share: float = 0.3  # articles_missing: more than this share of a section's archived articles
     fill_drop: float = 0.3  # fill_drop: a fill rate down by more than this (0.3 = 30 points), body length by this share
-    min_articles: int = 3  # the fewest articles a share is taken of (this run's, and the history's)
+    min_articles: int = 5  # articles_missing: the fewest archived articles a share is taken of
+    min_fill: int = 10  # fill_drop: the fewest articles a fill rate is taken of (this run's, and the history's)
     history: int = 10  # the section's previous runs looked at
 
 
@@ -126,16 +127,16 @@ def _missing(db: sqlite_utils.Database, run_id: int, site: str, name: str, th: T
 
 def _fill(site: str, name: str, rec: dict, past: list[tuple[int, dict]], th: Thresholds) -> list[Flag]:
     n = int(rec.get("fill_articles") or 0)
-    # The section's most recent runs that archived articles, back until they add up to min_articles:
+    # The section's most recent runs that archived articles, back until they add up to min_fill:
     # a drop is flagged once (the next run compares with the run that dropped), not run after run.
     hist, hn = [], 0
     for _, r in past:
-        if hn >= th.min_articles:
+        if hn >= th.min_fill:
             break
         if r.get("fill_articles"):
             hist.append(r)
             hn += int(r["fill_articles"])
-    if n < th.min_articles or hn < th.min_articles:
+    if n < th.min_fill or hn < th.min_fill:
         return []
     out = []
     for field in ("date", "source"):

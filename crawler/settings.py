@@ -127,7 +127,8 @@ GOVNEWS_MAX_SITES = 32  # sites crawled at once by one `govnews crawl --all` (th
 GOVNEWS_HEALTH = True
 GOVNEWS_HEALTH_MISSING_SHARE = 0.3  # articles_missing: more than this share of a section's articles found missing
 GOVNEWS_HEALTH_FILL_DROP = 0.3  # fill_drop: date/source fill rate down >30 points, or mean body length down >30%
-GOVNEWS_HEALTH_MIN_ARTICLES = 3  # the fewest articles a share is taken of
+GOVNEWS_HEALTH_MIN_ARTICLES = 5  # articles_missing: the fewest archived articles a share is taken of
+GOVNEWS_HEALTH_MIN_FILL = 10  # fill_drop: the fewest articles a fill rate is taken of (this run's and the history's)
 GOVNEWS_HEALTH_HISTORY = 10  # a section's previous runs looked at
 
 # Loopback fixture sites: no delay, more concurrency (robots.txt is still obeyed).

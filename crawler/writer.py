@@ -203,7 +203,8 @@ class ArchiveWriter:
             return
         th = health.Thresholds(missing_share=s.getfloat("GOVNEWS_HEALTH_MISSING_SHARE", 0.3),
                                fill_drop=s.getfloat("GOVNEWS_HEALTH_FILL_DROP", 0.3),
-                               min_articles=s.getint("GOVNEWS_HEALTH_MIN_ARTICLES", 3),
+                               min_articles=s.getint("GOVNEWS_HEALTH_MIN_ARTICLES", 5),
+                               min_fill=s.getint("GOVNEWS_HEALTH_MIN_FILL", 10),
                                history=s.getint("GOVNEWS_HEALTH_HISTORY", 10))
         flags = health.check_run(self.archive.db, self.run_id, th)
         for f in flags:

@@ -168,7 +168,7 @@ def test_health_thresholds_are_settings(tmp_path):
         toml, db = site.definition(tmp_path), tmp_path / "a.db"
         assert crawl(toml, db).returncode == 0
         site.change()
-        done = crawl(toml, db, "--refresh", "-s", "GOVNEWS_HEALTH_MISSING_SHARE=0.5", "-s", "GOVNEWS_HEALTH_FILL_DROP=1")
+        done = crawl(toml, db, "--refresh", "-s", "GOVNEWS_HEALTH_MISSING_SHARE=0.5", "-s", "GOVNEWS_HEALTH_MIN_FILL=11")
         assert done.returncode == 3
         assert {(f, s) for f, s, *_ in flags(db, last_run(db))} == EXPECTED - {("articles_missing", "下线栏目"),
                                                                              ("fill_drop", "改版栏目")}
