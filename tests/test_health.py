@@ -8,6 +8,7 @@ import json
 import sqlite3
 import threading
 import urllib.request
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -27,6 +28,17 @@ EXPECTED = {("empty_section", "清空栏目"), ("articles_missing", "下线栏�
 
 def crawl(toml: Path, db: Path, *args: str):
     return govnews("crawl", "--site", str(toml), "--db", str(db), *NO_BROWSER, *args)
+
+
+@contextmanager
+def crawled_then_changed(tmp_path: Path):
+    """The health fixture served, crawled once, then changed: (definition, archive) for the next crawls."""
+    with FixtureServer([HealthSite()]) as server:
+        site = server.sites["fixture-health"]
+        toml, db = site.definition(tmp_path), tmp_path / "a.db"
+        assert crawl(toml, db).returncode == 0
+        site.change()
+        yield toml, db
 
 
 def flags(db: Path, run_id: int | None = None) -> list[tuple]:
@@ -163,11 +175,7 @@ def test_discovery_changes_are_flags_too(tmp_path, datasette_server):
 
 def test_health_thresholds_are_settings(tmp_path):
     """The same take-down under a higher threshold, and with the checks off: no flag."""
-    with FixtureServer([HealthSite()]) as server:
-        site = server.sites["fixture-health"]
-        toml, db = site.definition(tmp_path), tmp_path / "a.db"
-        assert crawl(toml, db).returncode == 0
-        site.change()
+    with crawled_then_changed(tmp_path) as (toml, db):
         done = crawl(toml, db, "--refresh", "-s", "GOVNEWS_HEALTH_MISSING_SHARE=0.5", "-s", "GOVNEWS_HEALTH_MIN_FILL=11")
         assert done.returncode == 3
         assert {(f, s) for f, s, *_ in flags(db, last_run(db))} == EXPECTED - {("articles_missing", "下线栏目"),
@@ -177,11 +185,7 @@ def test_health_thresholds_are_settings(tmp_path):
 
 
 def test_notify_and_webhook_failures_are_one_line_and_keep_the_exit_code(tmp_path):
-    with FixtureServer([HealthSite()]) as server:
-        site = server.sites["fixture-health"]
-        toml, db = site.definition(tmp_path), tmp_path / "a.db"
-        assert crawl(toml, db).returncode == 0
-        site.change()
+    with crawled_then_changed(tmp_path) as (toml, db):
         done = crawl(toml, db, "--refresh", "--notify", "exit 7", "--webhook", "http://127.0.0.1:1/hook")
     assert done.returncode == 3
     err = [ln for ln in done.stderr.splitlines() if ln.startswith("govnews crawl:")]
