@@ -25,6 +25,7 @@ from functools import lru_cache
 from sqlite_utils.db import jsonify_if_needed
 
 from archive.search import index_text
+from archive.searching.queued_index import QueuedIndex
 
 # Every column of `articles` the crawler writes (archive.store creates the table from it).
 ARTICLE_COLUMNS = {
@@ -53,7 +54,10 @@ _VERSION_FIELDS = ("title", "published", "source", "author", "body", *CAPTURE_CO
 # An article's sections, as a JSON list of names in section order (its `sections` column).
 SECTIONS = ("(SELECT json_group_array(name) FROM (SELECT s.name FROM article_sections a JOIN sections s "
             "ON s.id = a.section_id WHERE a.article_url = ? ORDER BY s.id))")
-_SECTIONS_COLUMN = (("sections", SECTIONS),)
+# The facet columns derived from it and from published and gone_at (archive/searching/browse.py
+# FACET_COLUMNS), given in the same statement computed alike: the derive triggers then see nothing stale
+# and spare the row a second write (its indexes and the narrow facet row written twice).
+_SECTIONS_COLUMNS = (("sections", SECTIONS), ("section", f"json_extract({SECTIONS}, '$[0]')"))
 _SHARE_COLS = ("mime", "size", "sha256", "status", "fetched_at", *CAPTURE_COLUMNS)
 # A file already downloaded for another article: share what is known about it.
 _SHARE_ATTACHMENT = (
@@ -71,6 +75,8 @@ def utcnow() -> str:
 def atomic(conn: sqlite3.Connection) -> Iterator[None]:
     """One transaction; a savepoint inside a transaction the caller holds (rolled back alone on error)."""
     if conn.in_transaction:
+        queued = QueuedIndex.of(conn)
+        mark = queued.mark() if queued else 0
         conn.execute("SAVEPOINT govnews_item")
         try:
             yield
@@ -78,6 +84,8 @@ def atomic(conn: sqlite3.Connection) -> Iterator[None]:
             if conn.in_transaction:  # an error may have ended the whole transaction already
                 conn.execute("ROLLBACK TO govnews_item")
                 conn.execute("RELEASE govnews_item")
+            if queued:  # the search index changes of what was rolled back
+                queued.discard(mark)
             raise
         conn.execute("RELEASE govnews_item")
         return
@@ -156,6 +164,9 @@ def article_row(record: dict, run_id: int | None, now: str) -> dict:
     # A page that answers again is neither missing nor gone (any earlier gone_at is lifted).
     row.update(url=record["url"], last_seen=now, run_id=run_id, checked_at=now, missing_count=0, missing_run=None,
                gone_at=None, last_status=record.get("http_status"))
+    published = row.get("published")  # substr(published, 1, 4) and (1, 7); gone: gone_at IS NOT NULL
+    row.update(year=published[:4] if isinstance(published, str) else None,
+               month=published[:7] if isinstance(published, str) else None, gone=0)
     return row
 
 
@@ -212,9 +223,9 @@ def save_article(conn: sqlite3.Connection, record: dict, run_id: int | None = No
         _offer_index_text(record)
         try:
             if old is None:
-                insert(conn, "articles", row, _SECTIONS_COLUMN, [url])
+                insert(conn, "articles", row, _SECTIONS_COLUMNS, [url, url])
             else:
-                update(conn, "articles", "url", url, row, _SECTIONS_COLUMN, [url])
+                update(conn, "articles", "url", url, row, _SECTIONS_COLUMNS, [url, url])
         finally:
             _PRECOMPUTED.clear()
         if outcome != "unchanged":

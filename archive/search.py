@@ -22,7 +22,8 @@ The index follows the articles table through SQLite triggers, so every writer (t
 incremental crawls, gone-marking, a hand-run ``sqlite-utils``) keeps it in sync; the triggers call
 ``govnews_fts_text()``, which :func:`register_functions` adds to a connection (``Archive`` does it, the
 Datasette and sqlite-utils plugins do it). A connection without it cannot change indexed text: it fails
-loudly instead of leaving the index stale.
+loudly instead of leaving the index stale. The crawl writer's batches queue the triggers' index changes and
+write them at commit (archive/searching/queued_index.py: one FTS5 segment per batch, not per article).
 """
 
 from __future__ import annotations
@@ -158,6 +159,10 @@ def bounded_function(fn, name: str, limits: tuple[int | None, ...], truncate: bo
     return guarded
 
 
+def _write_now(*_rows: object) -> int:
+    return 0
+
+
 def register_functions(conn: sqlite3.Connection, bounded: bool = False) -> None:
     """Add the SQL functions search needs to a connection, and make REPLACE fire delete triggers.
 
@@ -165,6 +170,7 @@ def register_functions(conn: sqlite3.Connection, bounded: bool = False) -> None:
     govnews_match(query)     the MATCH expression for a search-box query
     govnews_contains(text, query)   the same test by scanning (reference, and post-filter if wanted)
     govnews_snippet(text, query)    window around the first hit with <mark> markers
+    govnews_fts_defer(old..., new...)   0: the index triggers write the index themselves
 
     `bounded`: for connections that run untrusted SQL, every function refuses (or, for a snippet's text,
     cuts) arguments over QUERY_MAX_CHARS / TEXT_MAX_CHARS, so no call outlasts the SQL time limit.
@@ -178,6 +184,11 @@ def register_functions(conn: sqlite3.Connection, bounded: bool = False) -> None:
         conn.create_function(name, nargs, impl, deterministic=True)
         if name == "govnews_snippet":
             conn.create_function(name, 3, impl, deterministic=True)
+    # The index triggers ask it whether a writer's batch queues their change (archive/searching/queued_index.py).
+    from archive.searching.queued_index import QueuedIndex
+
+    if QueuedIndex.of(conn) is None:
+        conn.create_function("govnews_fts_defer", 2 * (1 + len(INDEXED_COLUMNS)), _write_now, deterministic=True)
     # INSERT OR REPLACE deletes the old row; only with recursive triggers does our delete trigger see it.
     conn.execute("PRAGMA recursive_triggers = ON")
 
@@ -186,17 +197,32 @@ def _new_values(prefix: str) -> str:
     return ", ".join(f"govnews_fts_text({prefix}.{c})" for c in INDEXED_COLUMNS)
 
 
+def _texts(prefix: str | None) -> str:
+    """rowid and indexed columns of a trigger's old/new row for govnews_fts_defer (NULLs: no such row)."""
+    if prefix is None:
+        return ", ".join(["NULL"] * (1 + len(INDEXED_COLUMNS)))
+    return ", ".join([f"{prefix}.rowid", *(f"{prefix}.{c}" for c in INDEXED_COLUMNS)])
+
+
+def _not_queued(old: str | None, new: str | None) -> str:
+    # govnews_fts_defer() is 0 on every connection but a writer's batch (archive/searching/queued_index.py),
+    # which takes the change to write it at commit and answers 1: the trigger's own statement is skipped.
+    return f"NOT govnews_fts_defer({_texts(old)}, {_texts(new)})"
+
+
 _COLS = ", ".join(INDEXED_COLUMNS)
 TRIGGERS = {
-    f"{FTS_TABLE}_ai": f"""CREATE TRIGGER {FTS_TABLE}_ai AFTER INSERT ON articles BEGIN
+    f"{FTS_TABLE}_ai": f"""CREATE TRIGGER {FTS_TABLE}_ai AFTER INSERT ON articles
+WHEN {_not_queued(None, 'new')} BEGIN
   INSERT INTO {FTS_TABLE}(rowid, {_COLS}) VALUES (new.rowid, {_new_values('new')});
 END""",
-    f"{FTS_TABLE}_ad": f"""CREATE TRIGGER {FTS_TABLE}_ad AFTER DELETE ON articles BEGIN
+    f"{FTS_TABLE}_ad": f"""CREATE TRIGGER {FTS_TABLE}_ad AFTER DELETE ON articles
+WHEN {_not_queued('old', None)} BEGIN
   INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_COLS}) VALUES ('delete', old.rowid, {_new_values('old')});
 END""",
     # Only a change of indexed text touches the index: re-crawls and gone-marking cost nothing here.
     f"{FTS_TABLE}_au": f"""CREATE TRIGGER {FTS_TABLE}_au AFTER UPDATE OF {_COLS} ON articles
-WHEN old.body IS NOT new.body OR old.title IS NOT new.title BEGIN
+WHEN (old.body IS NOT new.body OR old.title IS NOT new.title) AND {_not_queued('old', 'new')} BEGIN
   INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_COLS}) VALUES ('delete', old.rowid, {_new_values('old')});
   INSERT INTO {FTS_TABLE}(rowid, {_COLS}) VALUES (new.rowid, {_new_values('new')});
 END""",
@@ -248,11 +274,14 @@ def ensure_search_schema(db: sqlite_utils.Database) -> bool:
             db.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({_COLS}, content='', tokenize='ascii')")
             db.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('rank', '{RANK}')")
             rebuild = True
-        triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        triggers = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall())
         for name, sql in TRIGGERS.items():
             if name not in triggers:
                 db.execute(sql)
                 rebuild = True
+            elif triggers[name] != sql:  # an older text of the same trigger (it kept the index in sync)
+                db.execute(f"DROP TRIGGER {name}")
+                db.execute(sql)
         if not rebuild and not index_in_sync(db):
             rebuild = True
         if rebuild:

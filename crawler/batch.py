@@ -27,7 +27,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from archive.rows import use_precomputed_index_text
+from archive.rows import precomputed_index_text, use_precomputed_index_text
+from archive.searching.queued_index import QueuedIndex
 from archive.store import Archive
 
 DEFAULT_ITEMS = 200
@@ -44,6 +45,8 @@ class Batch:
         self.archive = Archive(path)
         self.conn: sqlite3.Connection = self.archive.db.conn
         use_precomputed_index_text(self.conn)  # bigram text from the extraction workers (archive.rows)
+        # The batch's search index rows, written together at commit (one FTS5 segment per batch, not per item).
+        self.index = QueuedIndex(self.conn, precomputed_index_text)
         self.users = 0
         self.pending = 0  # writes in the open transaction
         self.began = 0.0
@@ -68,6 +71,7 @@ class Batch:
         try:
             self.commit()
         finally:
+            self.index.close()
             self.archive.close()
 
     @contextmanager
@@ -80,6 +84,7 @@ class Batch:
         if not self.conn.in_transaction:
             self.conn.execute("BEGIN")
             self.began, self.pending = time.monotonic(), 0
+        self.index.active = True
         yield
         self.pending += 1
         if self.pending >= self.items or time.monotonic() - self.began >= self.seconds:
@@ -90,16 +95,25 @@ class Batch:
                 and time.monotonic() - self.began >= self.seconds)
 
     def commit(self) -> None:
-        """Commit the open transaction (if any). On failure it is rolled back and the error raised."""
-        if self.held or not self.conn.in_transaction:
+        """Commit the open transaction (if any) with its queued search index rows. On failure it is rolled
+        back and the error raised."""
+        if self.held:
+            return
+        if not self.conn.in_transaction and not self.index.ops:
+            self.index.active = False
             return
         self.pending = 0
         try:
-            self.conn.execute("COMMIT")
+            self.index.flush()
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
         except BaseException:
+            self.index.discard()
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
+        finally:
+            self.index.active = False
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -108,10 +122,13 @@ class Batch:
         self.commit()
         self.held = True
         self.conn.execute("BEGIN")
+        self.index.active = True
         try:
             yield
         except BaseException:
             self.held = False
+            self.index.discard()
+            self.index.active = False
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from scrapy.utils.test import get_crawler
 
+from archive import rows
 from archive.search import register_functions, runs, search
+from archive.store import Archive
+from crawler.batch import Batch
 from crawler.extractpool import extract_with_index_text
 from crawler.items import Article, ListingPage
 from crawler.sites import parse_site
@@ -91,4 +95,43 @@ def test_bigram_text_from_extraction_is_used_only_for_the_text_it_was_computed_f
     assert {r["url"] for r in search(conn, "另一个标题")} == {"http://a.test/art/2.html"}
     body_word = runs(extracted["body"])[0][:4]
     assert {r["url"] for r in search(conn, body_word)} == {"http://a.test/art/1.html", "http://a.test/art/2.html"}
+    conn.close()
+
+
+def index_instances(db) -> tuple[list, list]:
+    """Every (term, row, column, offset) the search index holds, and its documents' sizes."""
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, articles_fts, 'instance')")
+    got = (conn.execute("SELECT term, doc, col, offset FROM temp.terms ORDER BY 1, 2, 3, 4").fetchall(),
+           conn.execute("SELECT id, sz FROM articles_fts_docsize ORDER BY id").fetchall())
+    conn.close()
+    return got
+
+
+def test_a_batch_writes_the_same_search_index_at_commit_as_the_triggers_write_per_row(tmp_path):
+    writes = [record("a", 1), record("a", 2, "政协委员提出建议。"), record("a", 3),
+              record("a", 2, "政协委员的建议已办理。")]  # the last one changes a row: delete + insert
+    # A write that fails after its row was inserted (an attachment without a url): rolled back alone.
+    broken = {**record("a", 4, "不应被索引的正文。"), "attachments": [{"name": "无链接"}]}
+    by_trigger, queued = tmp_path / "trigger.db", tmp_path / "queued.db"
+    with Archive(by_trigger) as archive:  # no batch: every write its own transaction, the triggers index
+        for r in writes:
+            archive.save_article(r)
+    batch = Batch.acquire(queued, items=1000, seconds=3600)
+    for r in writes[:2]:
+        with batch.write():
+            rows.save_article(batch.conn, r)
+    with pytest.raises(KeyError), batch.write():
+        rows.save_article(batch.conn, broken)
+    for r in writes[2:]:
+        with batch.write():
+            rows.save_article(batch.conn, r)
+    assert batch.index.ops and q(queued, "SELECT count(*) FROM articles_fts_docsize") == [(0,)]  # queued
+    batch.release()
+    assert not batch.index.ops
+    assert index_instances(queued) == index_instances(by_trigger)
+    assert q(queued, "SELECT count(*) FROM articles") == [(3,)]
+    conn = sqlite3.connect(queued)
+    assert [r["url"] for r in search(conn, "办理")] == [record("a", 2)["url"]]
+    assert list(search(conn, "提出")) == [] and list(search(conn, "不应")) == []
     conn.close()
