@@ -4,7 +4,8 @@ Text follows a Zipfian vocabulary: words drawn by jieba's dictionary frequencies
 with Chinese punctuation and paragraphs, plus years, numbers and a few Latin acronyms. Measures:
 
 - index size (the FTS5 shadow tables, by dbstat) relative to the UTF-8 size of titles + bodies;
-- ingest rate with the index live (bulk inserts through the triggers, and Archive.save_article one by one);
+- ingest rate with the index live (through the crawl writer, crawler.writer, as a crawl writes; and
+  Archive.save_article one by one);
 - for 1-, 2- and 4-character queries: p50/p95 of `?_search=` through Datasette's JSON API with the six
   facets and without (`_nofacet=1`), by the query path from before (count and each facet its own query,
   GOVNEWS_SEARCH_SEPARATE_QUERIES=1) and the one-pass path, side by side in one run; of the ranked and
@@ -98,12 +99,11 @@ class Writer:
     def title(self) -> str:
         return self.words_run(self.rnd.randint(4, 8))
 
-    def article(self, i: int) -> dict:
+    def article(self, i: int, site: str) -> dict:
         rnd = self.rnd
         day = 1420070400 + rnd.randrange(11 * 365 * 86400)  # 2015 .. 2025
         published = time.strftime("%Y-%m-%dT%H:%M:00+08:00", time.gmtime(day))
-        return {"url": f"https://www.example.gov.cn/news/{i:08d}.html", "site": SITES[i % len(SITES)],
-                "sections": json.dumps([rnd.choice(SECTIONS)], ensure_ascii=False), "title": self.title(),
+        return {"url": f"https://www.example.gov.cn/news/{i:08d}.html", "site": site, "title": self.title(),
                 "published": published, "source": "本地新闻", "issuer": rnd.choice(ISSUERS), "body": self.body(),
                 "content_hash": f"{i:064x}", "encoding": "utf-8", "http_status": 200,
                 "fetched_at": "2025-06-01T00:00:00+00:00", "first_seen": "2025-06-01T00:00:00+00:00",
@@ -113,48 +113,94 @@ class Writer:
 # -- build -------------------------------------------------------------------------------------------
 
 
-def build(db: Path, n: int, batch: int = 5000, minutes: float | None = None) -> dict:
-    """Bulk-insert n articles through the live index triggers (or as many as fit in `minutes`); return the
-    ingest figures."""
+LISTED = 20  # articles per listing page
+
+
+def listing_pages(writer: Writer, first: int, n: int) -> list:
+    """Articles first .. first+n as a crawl yields them: a listing page of 20 (one site and section), then
+    its articles (crawler.items)."""
+    from crawler.items import Article, ListingPage
+
+    items = []
+    for start in range(first, first + n, LISTED):
+        page = start // LISTED
+        site, section = SITES[page % len(SITES)], writer.rnd.choice(SECTIONS)
+        records = [writer.article(i, site) for i in range(start, min(first + n, start + LISTED))]
+        items.append(ListingPage(section, f"https://{site}.example.gov.cn/list/{page}.html", 1,
+                                 [{"url": r["url"]} for r in records]))
+        items += [Article(section, r) for r in records]
+    return items
+
+
+def crawl_writers(db: Path) -> dict:
+    """One crawl writer per site on the archive (crawler.writer: the pipeline every crawl writes through,
+    sharing one connection and its batched transactions), each with its run open."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.sites import parse_site
+    from crawler.writer import ArchiveWriter
+
+    writers = {}
+    for site in SITES:
+        w = ArchiveWriter.of(get_crawler(settings_dict={"GOVNEWS_DB": str(db)}))
+        w.open_run(parse_site({"name": site, "base_url": f"https://{site}.example.gov.cn/", "sections": [
+            {"name": name, "url": f"/s{k}/"} for k, name in enumerate(SECTIONS)]}, "bench"))
+        writers[site] = w
+    return writers
+
+
+def write_items(writers: dict, items: list) -> None:
+    for item in items:
+        site = item.url.split("//")[1].split(".")[0] if hasattr(item, "url") else item.record["site"]
+        writers[site].write(item)
+
+
+def close_writers(writers: dict) -> None:
+    for w in writers.values():
+        w.batch.commit()  # the last batch (finish_run's coverage count is not ingest)
+    for w in writers.values():
+        w.finish_run("finished")
+        w.close()
+
+
+def build(db: Path, n: int, chunk: int = 5000, minutes: float | None = None) -> dict:
+    """Write n articles through the crawl writer (or as many as fit in `minutes`); return the ingest figures
+    (text generation excluded)."""
     for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
         p.unlink(missing_ok=True)
     db.parent.mkdir(parents=True, exist_ok=True)
     writer = Writer()
-    archive = Archive(db)
-    archive.db.execute("PRAGMA cache_size=-262144")
-    for site in SITES:
-        archive.db["sites"].insert({"name": site, "title": site, "base_url": f"https://{site}.example.gov.cn/"})
-    conn, t0, c0, done = archive.db.conn, time.perf_counter(), time.process_time(), 0
+    writers = crawl_writers(db)
+    t0, c0, done = time.perf_counter(), time.process_time(), 0
     gen_time = gen_cpu = 0.0
-    cols = list(writer.article(0))
-    sql = f"INSERT INTO articles ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
     while done < n:
         g, gc = time.perf_counter(), time.process_time()
-        rows = [tuple(writer.article(i).values()) for i in range(done, min(n, done + batch))]
+        items = listing_pages(writer, done, min(chunk, n - done))
         gen_time += time.perf_counter() - g
         gen_cpu += time.process_time() - gc
-        conn.execute("BEGIN")
-        conn.executemany(sql, rows)
-        conn.execute("COMMIT")
-        done += len(rows)
+        write_items(writers, items)
+        done = min(n, done + chunk)
         if done % 100000 == 0 or done == n:
             el = time.perf_counter() - t0 - gen_time
             print(f"  {done:,} articles, {done / el:,.0f}/s (text generation excluded)", file=sys.stderr)
         if minutes is not None and time.perf_counter() - t0 > minutes * 60:
             print(f"  stopped after {minutes:g} minutes at {done:,} articles", file=sys.stderr)
             n = done
+    next(iter(writers.values())).batch.commit()
     elapsed = time.perf_counter() - t0 - gen_time
     cpu = time.process_time() - c0 - gen_cpu
-    archive.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    archive.close()
+    close_writers(writers)
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
     return {"articles": n, "bulk_seconds": round(elapsed, 1), "bulk_rate": round(n / elapsed),
             "bulk_cpu_rate": round(n / cpu)}
 
 
 def append_rates(db: Path, n: int = 20000) -> dict:
-    """Ingest into the full archive (a copy of it): n articles in bulk through the triggers, then n more
-    through Archive.save_article one by one (the crawler's path: a transaction each). Wall and CPU rates:
-    the machine is shared, so CPU time says what one core does."""
+    """Ingest into the full archive (a copy of it): n articles through the crawl writer, then n more
+    through Archive.save_article one by one (a transaction each). Wall and CPU rates: the machine is
+    shared, so CPU time says what one core does."""
     import shutil
 
     copy = db.with_name("append-copy.db")
@@ -163,21 +209,17 @@ def append_rates(db: Path, n: int = 20000) -> dict:
     shutil.copy(db, copy)
     writer = Writer(seed=2)
     base = 10_000_000
-    bulk = [writer.article(base + i) for i in range(n)]
-    single = [writer.article(base + n + i) for i in range(n)]
+    items = listing_pages(writer, base, n)
+    single = [writer.article(base + n + i, SITES[i % len(SITES)]) for i in range(n)]
     out = {}
+    writers = crawl_writers(copy)
+    t0, c0 = time.perf_counter(), time.process_time()
+    write_items(writers, items)
+    next(iter(writers.values())).batch.commit()
+    out.update(append_bulk_rate=round(n / (time.perf_counter() - t0)),
+               append_bulk_cpu_rate=round(n / (time.process_time() - c0)))
+    close_writers(writers)
     with Archive(copy) as archive:
-        archive.db.execute("PRAGMA cache_size=-262144")
-        conn = archive.db.conn
-        cols = list(bulk[0])
-        sql = f"INSERT INTO articles ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
-        t0, c0 = time.perf_counter(), time.process_time()
-        for i in range(0, n, 5000):
-            conn.execute("BEGIN")
-            conn.executemany(sql, [tuple(r.values()) for r in bulk[i:i + 5000]])
-            conn.execute("COMMIT")
-        out.update(append_bulk_rate=round(n / (time.perf_counter() - t0)),
-                   append_bulk_cpu_rate=round(n / (time.process_time() - c0)))
         t0, c0 = time.perf_counter(), time.process_time()
         for r in single:
             archive.save_article(r)
@@ -371,11 +413,11 @@ def report(build_info: dict, size: dict, queries: dict, results: dict, n: int) -
         "|---|---|---|",
         f"| index size / text size | {size['index_bytes'] / 2**20:,.0f} MiB / {size['text_bytes'] / 2**20:,.0f} MiB "
         f"= **{size['index_ratio']:.2f}×** | ≤ 1.5× |",
-        f"| ingest, building the archive: bulk inserts through the index triggers | "
+        f"| ingest, building the archive: the crawl writer (`ArchiveWriter`: listing pages and articles, batched) | "
         f"**{build_info['bulk_rate']:,}/s** wall{cpu(build_info, 'bulk_cpu_rate')} | ≥ 2,000/s |",
-        f"| ingest into the full archive: bulk inserts | **{build_info['append_bulk_rate']:,}/s** wall, "
+        f"| ingest into the full archive: the crawl writer | **{build_info['append_bulk_rate']:,}/s** wall, "
         f"**{build_info['append_bulk_cpu_rate']:,}/s** per CPU-second | ≥ 2,000/s |",
-        f"| ingest into the full archive: `Archive.save_article` one at a time (the crawler's path) | "
+        f"| ingest into the full archive: `Archive.save_article` one at a time (a transaction each) | "
         f"**{build_info['save_article_rate']:,}/s** wall, **{build_info['save_article_cpu_rate']:,}/s** "
         "per CPU-second | |",
         "",
@@ -426,7 +468,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=1_000_000)
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--build-minutes", type=float, help="stop building after this long (the largest archive that fits)")
-    ap.add_argument("--append", type=int, default=20000, help="articles appended (twice: bulk, one by one) to time ingest")
+    ap.add_argument("--append", type=int, default=20000, help="articles appended (twice: crawl writer, one by one) to time ingest")
     ap.add_argument("--queries", type=int, default=20, help="queries of 2 and of 4 characters")
     ap.add_argument("--one-char", type=int, default=10, help="queries of 1 character (slow: they match most rows)")
     ap.add_argument("--reps", type=int, default=3, help="timed runs of each query")
