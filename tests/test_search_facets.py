@@ -213,3 +213,35 @@ def test_cli_prints_the_facets_of_a_search(archive_copy):
     value, count = facets["site"][0]
     assert site_line.startswith(f"site: {value} {count}")
     assert lines[-1].startswith(f"{total} results") and total == len(reference(conn, "政协")) > 1
+
+
+def test_a_one_pass_out_of_time_reports_the_facets_timed_out_and_still_counts(archive_copy, monkeypatch):
+    """Datasette interrupts the one pass (its time limit: here, every time): the count is still given, the
+    page says the facets timed out, and none is tried again on its own (each would read the hits again)."""
+    from datasette.database import Database, QueryInterrupted
+
+    execute, asked = Database.execute, []
+
+    async def out_of_time(self, sql, *args, **kwargs):
+        asked.append(sql)
+        if sql.lstrip().startswith("WITH hits AS MATERIALIZED"):
+            raise QueryInterrupted(None, sql, args[0] if args else None)
+        return await execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", out_of_time)
+    conn = sqlite3.connect(archive_copy)
+    search.register_functions(conn)
+    path = f"/{archive_copy.stem}/articles?_search=" + urllib.parse.quote("政协")
+
+    async def pages():
+        ds = Datasette([str(archive_copy)], settings={**SETTINGS, "suggest_facets": False})
+        await ds.invoke_startup()
+        return (await ds.client.get(path.replace("articles?", "articles.json?"))), (await ds.client.get(path))
+    as_json, html = asyncio.run(pages())
+    assert as_json.status_code == html.status_code == 200
+    assert as_json.json()["filtered_table_rows_count"] == len(reference(conn, "政协")) > 0
+    assert as_json.json()["facet_results"] == {}
+    assert "These facets timed out: site, section, year, month, issuer, gone, quality" in html.text
+    one_pass = [s for s in asked if s.lstrip().startswith("WITH hits AS MATERIALIZED")]
+    facet_queries = [s for s in asked if " as value, count(*) as count from " in s]
+    assert len(one_pass) == 2 and facet_queries == []  # one per page, nothing after it
