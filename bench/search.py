@@ -119,7 +119,7 @@ LISTED = 20  # articles per listing page
 
 def listing_pages(writer: Writer, first: int, n: int) -> list:
     """Articles first .. first+n as a crawl yields them: a listing page of 20 (one site and section), then
-    its articles (crawler.items)."""
+    its articles (crawler.items); each as (site, item)."""
     from crawler.items import Article, ListingPage
 
     items = []
@@ -127,9 +127,9 @@ def listing_pages(writer: Writer, first: int, n: int) -> list:
         page = start // LISTED
         site, section = SITES[page % len(SITES)], writer.rnd.choice(SECTIONS)
         records = [writer.article(i, site) for i in range(start, min(first + n, start + LISTED))]
-        items.append(ListingPage(section, f"https://{site}.example.gov.cn/list/{page}.html", 1,
-                                 [{"url": r["url"]} for r in records]))
-        items += [Article(section, r) for r in records]
+        items.append((site, ListingPage(section, f"https://{site}.example.gov.cn/list/{page}.html", 1,
+                                        [{"url": r["url"]} for r in records])))
+        items += [(site, Article(section, r)) for r in records]
     return items
 
 
@@ -151,8 +151,7 @@ def crawl_writers(db: Path) -> dict:
 
 
 def write_items(writers: dict, items: list) -> None:
-    for item in items:
-        site = item.url.split("//")[1].split(".")[0] if hasattr(item, "url") else item.record["site"]
+    for site, item in items:
         writers[site].write(item)
 
 
